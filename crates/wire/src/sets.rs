@@ -1,0 +1,176 @@
+//! The set walker shared by NetFlow v9 and IPFIX: splits a message into sets
+//! by their length fields, feeds template sets to the template cache and data
+//! sets to the record decoder.
+//!
+//! A broken set is reported in `Batch::errors` and skipped; the sets before it
+//! are kept. A set length that cannot be trusted (shorter than its header, or
+//! past the end of the message) ends the walk, since nothing after it can be
+//! located.
+
+use std::net::SocketAddr;
+
+use crate::batch::Batch;
+use crate::cursor::Cursor;
+use crate::dataset;
+use crate::error::DecodeError;
+use crate::ie::RecordContext;
+use crate::ipfix::{self, TemplateRecord};
+use crate::limits;
+use crate::netflow::v9;
+use crate::record::{FlowRecord, Protocol, Timestamp};
+use crate::state::{self, ExporterState, TemplateKey};
+use crate::template::{Template, TemplateKind};
+
+/// A parsed v9 or IPFIX message header.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Message {
+    pub protocol: Protocol,
+    pub version: u8,
+    pub domain: u32,
+    pub sequence: u32,
+    pub ctx: RecordContext,
+    pub body_offset: usize,
+    pub body_end: usize,
+}
+
+/// Trailing zero bytes of a set are padding (RFC 3954 §5.3, RFC 7011 §3.3.1).
+pub(crate) fn is_padding(rest: &[u8]) -> bool {
+    rest.iter().all(|&b| b == 0)
+}
+
+/// What a message contributed, for the datagram summary.
+pub(crate) struct Walked {
+    pub data_records: u32,
+}
+
+pub(crate) fn walk(
+    data: &[u8],
+    msg: &Message,
+    st: &mut ExporterState,
+    exporter: SocketAddr,
+    received: Timestamp,
+    out: &mut Batch,
+) -> Walked {
+    let mut proto_rec = FlowRecord::new(msg.protocol, exporter, received);
+    proto_rec.observation_domain = msg.domain;
+    proto_rec.sequence = Some(msg.sequence);
+    let raw_start = out.raw_bytes.len();
+    let flows_start = out.flows.len();
+    let mut data_records = 0u32;
+
+    let body = &data[msg.body_offset..msg.body_end];
+    let mut c = Cursor::with_base(body, msg.body_offset);
+    while c.remaining() >= 4 {
+        let set_offset = c.offset();
+        let set_id = c.u16().unwrap_or(0);
+        let set_len = c.u16().unwrap_or(0) as usize;
+        if set_len < 4 || set_len - 4 > c.remaining() {
+            // A zero-filled tail is padding after the last set (some v9
+            // exporters pad the whole datagram).
+            if set_id == 0 && set_len == 0 && is_padding(c.rest()) {
+                break;
+            }
+            out.errors.push(DecodeError::BadSetLength {
+                offset: set_offset,
+                len: set_len,
+            });
+            break;
+        }
+        let mut set = match c.sub(set_len - 4) {
+            Ok(s) => s,
+            Err(e) => {
+                out.errors.push(e);
+                break;
+            }
+        };
+        let result = match (msg.version, set_id) {
+            (9, v9::TEMPLATE_SET_ID) => v9::templates(&mut set, received, |t| store(st, msg, t, out)),
+            (9, v9::OPTIONS_TEMPLATE_SET_ID) => {
+                v9::options_templates(&mut set, received, |t| store(st, msg, t, out))
+            }
+            (10, ipfix::TEMPLATE_SET_ID | ipfix::OPTIONS_TEMPLATE_SET_ID) => {
+                ipfix::templates(&mut set, set_id, received, |r| match r {
+                    TemplateRecord::Template(t) => store(st, msg, t, out),
+                    TemplateRecord::Withdraw(id) => {
+                        st.templates.pop(&key(msg, id));
+                    }
+                    TemplateRecord::WithdrawAll => {
+                        st.withdraw_all(10, msg.domain, set_id == ipfix::OPTIONS_TEMPLATE_SET_ID)
+                    }
+                })
+            }
+            (_, id) if id >= 256 => {
+                let budget = limits::MAX_RECORDS_PER_DATAGRAM.saturating_sub(out.flows.len() - flows_start);
+                data_set(st, msg, id, set.rest(), &proto_rec, received, out, raw_start, budget)
+                    .map(|n| data_records += n as u32)
+            }
+            (_, id) => Err(DecodeError::ReservedSetId(id)),
+        };
+        if let Err(e) = result {
+            out.errors.push(e);
+        }
+    }
+    Walked { data_records }
+}
+
+fn key(msg: &Message, id: u16) -> TemplateKey {
+    TemplateKey {
+        version: msg.version,
+        domain: msg.domain,
+        id,
+    }
+}
+
+fn store(st: &mut ExporterState, msg: &Message, t: Result<Template, DecodeError>, out: &mut Batch) {
+    match t {
+        Ok(t) => {
+            let k = key(msg, t.id);
+            // A refresh of an identical template only updates its time.
+            if let Some(old) = st.templates.get_mut(&k) {
+                if old.same_layout(t.kind, &t.fields) {
+                    old.received = t.received;
+                    return;
+                }
+            }
+            st.templates.put(k, t);
+        }
+        Err(e) => out.errors.push(e),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn data_set(
+    st: &mut ExporterState,
+    msg: &Message,
+    id: u16,
+    body: &[u8],
+    proto_rec: &FlowRecord,
+    received: Timestamp,
+    out: &mut Batch,
+    raw_start: usize,
+    budget: usize,
+) -> Result<usize, DecodeError> {
+    let k = key(msg, id);
+    let missing = DecodeError::TemplateMissing {
+        domain: msg.domain,
+        template_id: id,
+    };
+    // The template cache and the domain list are different fields of the
+    // exporter state, so both can be borrowed at once.
+    let ExporterState { templates, domains } = st;
+    let Some(t) = state::live_template(templates, k, received) else {
+        return Err(missing);
+    };
+    let dom = state::domain_mut(domains, msg.protocol, msg.domain);
+    match t.kind {
+        TemplateKind::Data => {
+            let mut ctx = msg.ctx;
+            ctx.sys_init = dom.sys_init;
+            ctx.default_rate = dom.default_rate;
+            dataset::decode_flows(t, body, proto_rec, &ctx, dom, out, raw_start, budget)
+        }
+        TemplateKind::Options { .. } => {
+            dataset::decode_options(t, body, msg.domain, msg.version == 9, msg.ctx.export_time, dom, out, budget)
+        }
+    }
+}
