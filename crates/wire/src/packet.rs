@@ -56,6 +56,9 @@ pub struct PacketInfo {
     pub l4_payload: Option<usize>,
     /// Offset of the IP header within the input.
     pub l3_offset: Option<usize>,
+    /// Offset of the transport header (or, for a fragment, of the fragment's
+    /// payload) within the input.
+    pub l4_offset: Option<usize>,
 }
 
 #[inline]
@@ -156,7 +159,11 @@ fn parse_ipv4(b: &[u8], off: usize, p: &mut PacketInfo) {
     p.proto = Some(h[9]);
     p.src_addr = Some(IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])));
     p.dst_addr = Some(IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])));
-    if ihl < 20 || p.fragment_offset != 0 {
+    if ihl < 20 {
+        return;
+    }
+    p.l4_offset = Some(off + ihl);
+    if p.fragment_offset != 0 {
         return;
     }
     parse_l4(b, off + ihl, h[9], p);
@@ -203,6 +210,7 @@ fn parse_ipv6(b: &[u8], off: usize, p: &mut PacketInfo) {
                 off += 8;
                 if p.fragment_offset != 0 {
                     p.proto = Some(next);
+                    p.l4_offset = Some(off);
                     return;
                 }
             }
@@ -219,6 +227,7 @@ fn parse_ipv6(b: &[u8], off: usize, p: &mut PacketInfo) {
         }
     }
     p.proto = Some(next);
+    p.l4_offset = Some(off);
     parse_l4(b, off, next, p);
 }
 
