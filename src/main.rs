@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use flowlens_app::decode::{self, DecodeOptions, Format};
 
 #[derive(Parser)]
-#[command(name = "flowlens", version, about = "Flow collector and analyzer for NetFlow, IPFIX and sFlow")]
+#[command(
+    name = "flowlens",
+    version,
+    about = "Flow collector and analyzer for NetFlow, IPFIX and sFlow"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

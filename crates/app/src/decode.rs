@@ -60,7 +60,10 @@ impl Summary {
             s.push_str(&format!(", errors: {}", list.join(" ")));
         }
         if self.truncated_captures > 0 {
-            s.push_str(&format!(" ({} captures end in a partial packet)", self.truncated_captures));
+            s.push_str(&format!(
+                " ({} captures end in a partial packet)",
+                self.truncated_captures
+            ));
         }
         s
     }
@@ -137,8 +140,19 @@ impl Run<'_> {
                     writeln!(
                         self.out,
                         "{:<24} {:<8} {:>5} {:>39} {:>5}   {:<39} {:>5} {:>12} {:>9} {:>6} {:>6} {:>6}  {}",
-                        "start", "protocol", "proto", "src", "sport", "dst", "dport", "bytes", "packets", "in", "out",
-                        "rate", "exporter"
+                        "start",
+                        "protocol",
+                        "proto",
+                        "src",
+                        "sport",
+                        "dst",
+                        "dport",
+                        "bytes",
+                        "packets",
+                        "in",
+                        "out",
+                        "rate",
+                        "exporter"
                     )?;
                     self.table_header = true;
                 }

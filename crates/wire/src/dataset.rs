@@ -72,7 +72,11 @@ pub(crate) fn decode_flows(
             let mut s = Scratch::default();
             let raw_begin = out.raw_fields.len();
             for op in t.ops.iter() {
-                let len = if op.len == VARLEN { varlen(&mut c)? } else { op.len as usize };
+                let len = if op.len == VARLEN {
+                    varlen(&mut c)?
+                } else {
+                    op.len as usize
+                };
                 let v = c.take(len).map_err(|_| DecodeError::BadVarLen)?;
                 match op.slot {
                     Slot::Raw => {
@@ -146,7 +150,11 @@ pub(crate) fn decode_options(
         };
         let mut s = Scratch::default();
         for (i, f) in t.fields.iter().enumerate() {
-            let len = if f.len == VARLEN { varlen(&mut c)? } else { f.len as usize };
+            let len = if f.len == VARLEN {
+                varlen(&mut c)?
+            } else {
+                f.len as usize
+            };
             let v = c.take(len).map_err(|_| DecodeError::BadVarLen)?;
             if f.pen != 0 || v.is_empty() {
                 continue;

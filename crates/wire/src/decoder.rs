@@ -100,8 +100,7 @@ impl Decoder {
 
     fn state(&mut self, exporter: SocketAddr) -> &mut ExporterState {
         let max = self.limits.max_templates_per_exporter;
-        self.exporters
-            .get_or_insert_mut(exporter, || ExporterState::new(max))
+        self.exporters.get_or_insert_mut(exporter, || ExporterState::new(max))
     }
 
     /// Decodes one datagram, appending its records to `out`.
@@ -147,7 +146,11 @@ impl Decoder {
                 })
             }
             Detected::Netflow(9) | Detected::Ipfix => {
-                let msg = if data[1] == 9 { v9::header(data)? } else { ipfix::header(data)? };
+                let msg = if data[1] == 9 {
+                    v9::header(data)?
+                } else {
+                    ipfix::header(data)?
+                };
                 let st = self.state(exporter);
                 let walked = sets::walk(data, &msg, st, exporter, received, out);
                 let increment = if msg.version == 9 { 1 } else { walked.data_records };

@@ -32,11 +32,7 @@ pub enum DecodeError {
     #[error("template {template_id} has no fields")]
     EmptyTemplate { template_id: u16 },
     #[error("template {template_id} has {count} fields, limit is {max}")]
-    TooManyFields {
-        template_id: u16,
-        count: usize,
-        max: usize,
-    },
+    TooManyFields { template_id: u16, count: usize, max: usize },
     #[error("template {template_id} field {field_type} has length {len}, limit is {max}")]
     FieldTooLong {
         template_id: u16,

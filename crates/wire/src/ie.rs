@@ -103,6 +103,8 @@ pub mod id {
     pub const SAMPLING_POPULATION: u16 = 310;
     pub const SELECTOR_ID_TOTAL_PKTS_OBSERVED: u16 = 318;
     pub const SELECTOR_ID_TOTAL_PKTS_SELECTED: u16 = 319;
+    pub const IP_HEADER_PACKET_SECTION: u16 = 313;
+    pub const DATA_LINK_FRAME_SECTION: u16 = 315;
     pub const OBSERVATION_TIME_MILLISECONDS: u16 = 323;
     pub const OBSERVATION_TIME_MICROSECONDS: u16 = 324;
     pub const OBSERVATION_TIME_NANOSECONDS: u16 = 325;
@@ -188,6 +190,11 @@ pub(crate) enum Slot {
     NatDst6,
     NatSrcPort,
     NatDstPort,
+    /// IE 315: the start of the observed frame (Ethernet); parsed for the
+    /// fields the record does not carry itself (Juniper, Cisco exporters).
+    DataLinkSection,
+    /// IE 313: the start of the IP packet; likewise.
+    IpHeaderSection,
     /// Known and deliberately ignored (padding).
     Skip,
     /// Kept as raw bytes with its (PEN, id).
@@ -286,6 +293,8 @@ pub(crate) fn slot_for(pen: u32, ie: u16, len: u16) -> Slot {
         POST_NAT_DESTINATION_IPV6_ADDRESS if v6 => NatDst6,
         POST_NAPT_SOURCE_TRANSPORT_PORT if uint => NatSrcPort,
         POST_NAPT_DESTINATION_TRANSPORT_PORT if uint => NatDstPort,
+        DATA_LINK_FRAME_SECTION => DataLinkSection,
+        IP_HEADER_PACKET_SECTION => IpHeaderSection,
         PADDING_OCTETS => Skip,
         _ => Raw,
     }
@@ -355,6 +364,53 @@ fn sat_u8(v: u64) -> u8 {
     v.min(u8::MAX as u64) as u8
 }
 
+/// Stores an address. A field repeated in a template (outer and inner header
+/// of a tunnel) is read last-wins, as nfacctd does; but an unspecified address
+/// (0.0.0.0, ::) never replaces a specified one, since templates with both
+/// IPv4 and IPv6 fields zero the family a record does not use.
+#[inline]
+fn set_addr(slot: &mut Option<IpAddr>, a: IpAddr) {
+    if !a.is_unspecified() || slot.is_none_or(|old| old.is_unspecified()) {
+        *slot = Some(a);
+    }
+}
+
+/// Fills the fields a record lacks from a sampled frame or IP header (IE 315
+/// or 313). Fields the record carries itself always win, whichever order
+/// they come in: this runs fill-if-absent, and the typed IEs overwrite.
+#[cold]
+fn fill_from_packet(p: &crate::packet::PacketInfo, r: &mut FlowRecord) {
+    fn fill<T: Copy>(slot: &mut Option<T>, v: Option<T>) {
+        if slot.is_none() {
+            *slot = v;
+        }
+    }
+    fill(&mut r.src_mac, p.src_mac);
+    fill(&mut r.dst_mac, p.dst_mac);
+    fill(&mut r.src_vlan, p.vlan);
+    fill(&mut r.mpls_label, p.mpls_label);
+    fill(&mut r.ip_version, p.ip_version);
+    fill(&mut r.src_addr, p.src_addr);
+    fill(&mut r.dst_addr, p.dst_addr);
+    fill(&mut r.proto, p.proto);
+    fill(&mut r.tos, p.tos);
+    fill(&mut r.ttl, p.ttl);
+    if p.ip_version == Some(6) {
+        fill(&mut r.flow_label, p.flow_label);
+    }
+    fill(&mut r.src_port, p.src_port);
+    fill(&mut r.dst_port, p.dst_port);
+    fill(&mut r.tcp_flags, p.tcp_flags);
+    fill(&mut r.icmp_type, p.icmp_type);
+    fill(&mut r.icmp_code, p.icmp_code);
+    // One sampled packet: its IP length and a count of one, unless the
+    // record has counters of its own.
+    fill(&mut r.bytes, p.ip_len.map(u64::from));
+    if p.ip_len.is_some() {
+        fill(&mut r.packets, Some(1));
+    }
+}
+
 /// Stores one field value. `v` has the length the slot was compiled for.
 #[inline]
 pub(crate) fn apply(slot: Slot, v: &[u8], r: &mut FlowRecord, s: &mut Scratch) {
@@ -376,30 +432,18 @@ pub(crate) fn apply(slot: Slot, v: &[u8], r: &mut FlowRecord, s: &mut Scratch) {
         TcpFlags => r.tcp_flags = Some(sat_u16(be_uint(v))),
         SrcPort => r.src_port = Some(sat_u16(be_uint(v))),
         DstPort => r.dst_port = Some(sat_u16(be_uint(v))),
-        SrcAddr4 => {
-            r.src_addr = Some(addr4(v));
-            r.ip_version.get_or_insert(4);
-        }
-        DstAddr4 => {
-            r.dst_addr = Some(addr4(v));
-            r.ip_version.get_or_insert(4);
-        }
-        SrcAddr6 => {
-            r.src_addr = Some(addr6(v));
-            r.ip_version.get_or_insert(6);
-        }
-        DstAddr6 => {
-            r.dst_addr = Some(addr6(v));
-            r.ip_version.get_or_insert(6);
-        }
+        SrcAddr4 => set_addr(&mut r.src_addr, addr4(v)),
+        DstAddr4 => set_addr(&mut r.dst_addr, addr4(v)),
+        SrcAddr6 => set_addr(&mut r.src_addr, addr6(v)),
+        DstAddr6 => set_addr(&mut r.dst_addr, addr6(v)),
         SrcMask => r.src_mask = Some(sat_u8(be_uint(v))),
         DstMask => r.dst_mask = Some(sat_u8(be_uint(v))),
         InIf => r.in_if = Some(sat_u32(be_uint(v))),
         OutIf => r.out_if = Some(sat_u32(be_uint(v))),
-        NextHop4 => r.next_hop = Some(addr4(v)),
-        NextHop6 => r.next_hop = Some(addr6(v)),
-        BgpNextHop4 => r.bgp_next_hop = Some(addr4(v)),
-        BgpNextHop6 => r.bgp_next_hop = Some(addr6(v)),
+        NextHop4 => set_addr(&mut r.next_hop, addr4(v)),
+        NextHop6 => set_addr(&mut r.next_hop, addr6(v)),
+        BgpNextHop4 => set_addr(&mut r.bgp_next_hop, addr4(v)),
+        BgpNextHop6 => set_addr(&mut r.bgp_next_hop, addr6(v)),
         SrcAs => r.src_as = Some(sat_u32(be_uint(v))),
         DstAs => r.dst_as = Some(sat_u32(be_uint(v))),
         StartUptime => s.start_uptime = Some(sat_u32(be_uint(v))),
@@ -457,6 +501,8 @@ pub(crate) fn apply(slot: Slot, v: &[u8], r: &mut FlowRecord, s: &mut Scratch) {
         NatDst6 => r.nat_dst_addr = Some(addr6(v)),
         NatSrcPort => r.nat_src_port = Some(sat_u16(be_uint(v))),
         NatDstPort => r.nat_dst_port = Some(sat_u16(be_uint(v))),
+        DataLinkSection => fill_from_packet(&crate::packet::parse_ethernet(v), r),
+        IpHeaderSection => fill_from_packet(&crate::packet::parse_ip(v), r),
         Skip | Raw => {}
     }
 }
@@ -479,12 +525,7 @@ impl Scratch {
     /// Resolves times, fallback counters and the record-level sampling rate.
     /// `sampler_rate` looks a sampler id up in the exporter's options state.
     #[inline]
-    pub fn finish(
-        &self,
-        r: &mut FlowRecord,
-        ctx: &RecordContext,
-        sampler_rate: impl Fn(u64) -> Option<u32>,
-    ) {
+    pub fn finish(&self, r: &mut FlowRecord, ctx: &RecordContext, sampler_rate: impl Fn(u64) -> Option<u32>) {
         use crate::record::SamplingSource;
         // Times: absolute forms win; then deltas from export time; then
         // uptime-relative forms.
@@ -508,6 +549,10 @@ impl Scratch {
             .or_else(|| self.end_uptime.and_then(uptime))
             .or(self.observation);
 
+        if r.ip_version.is_none() {
+            r.ip_version = r.src_addr.or(r.dst_addr).map(|a| if a.is_ipv4() { 4 } else { 6 });
+        }
+
         // Counters: prefer the delta counts; NSEL and some firewalls only send
         // initiator/responder or total counts, v9 egress-only exporters send
         // OUT_BYTES/OUT_PKTS.
@@ -515,10 +560,7 @@ impl Scratch {
             r.bytes = self.initiator_bytes.or(self.post_bytes).or(self.total_bytes);
         }
         if r.packets.is_none() {
-            r.packets = self
-                .initiator_packets
-                .or(self.post_packets)
-                .or(self.total_packets);
+            r.packets = self.initiator_packets.or(self.post_packets).or(self.total_packets);
         }
         if r.src_mac.is_none() {
             r.src_mac = self.post_src_mac;

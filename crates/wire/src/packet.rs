@@ -133,14 +133,36 @@ fn parse_mpls(b: &[u8], mut off: usize, p: &mut PacketInfo) {
         off += 4;
         if entry & 0x100 != 0 {
             // Bottom of stack: the payload type is not signalled, guess from
-            // the IP version nibble (RFC 4928 practice).
+            // the first nibble (RFC 4928 practice): 4 or 6 is IP, 0 is the
+            // pseudowire control word (RFC 4385) before an Ethernet frame.
             match b.get(off).map(|v| v >> 4) {
                 Some(4) => parse_ipv4(b, off, p),
                 Some(6) => parse_ipv6(b, off, p),
+                Some(0) => parse_pseudowire(b, off + 4, p),
                 _ => {}
             }
             return;
         }
+    }
+}
+
+/// Ethernet over MPLS: the inner frame's network layer describes the flow;
+/// the outer MACs and VLAN stay (they are what the router switched on).
+fn parse_pseudowire(b: &[u8], off: usize, p: &mut PacketInfo) {
+    let Some(mut et) = u16_at(b, off + 12) else { return };
+    let mut off = off + 14;
+    for _ in 0..MAX_HEADER_LAYERS {
+        if !matches!(et, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
+            break;
+        }
+        let Some(next) = u16_at(b, off + 2) else { return };
+        et = next;
+        off += 4;
+    }
+    match et {
+        ETHERTYPE_IPV4 => parse_ipv4(b, off, p),
+        ETHERTYPE_IPV6 => parse_ipv6(b, off, p),
+        _ => {}
     }
 }
 
@@ -234,7 +256,9 @@ fn parse_ipv6(b: &[u8], off: usize, p: &mut PacketInfo) {
 fn parse_l4(b: &[u8], off: usize, proto: u8, p: &mut PacketInfo) {
     match proto {
         6 => {
-            let (Some(sp), Some(dp)) = (u16_at(b, off), u16_at(b, off + 2)) else { return };
+            let (Some(sp), Some(dp)) = (u16_at(b, off), u16_at(b, off + 2)) else {
+                return;
+            };
             p.src_port = Some(sp);
             p.dst_port = Some(dp);
             if let Some(f) = u16_at(b, off + 12) {
@@ -246,7 +270,9 @@ fn parse_l4(b: &[u8], off: usize, proto: u8, p: &mut PacketInfo) {
             }
         }
         17 | 136 => {
-            let (Some(sp), Some(dp)) = (u16_at(b, off), u16_at(b, off + 2)) else { return };
+            let (Some(sp), Some(dp)) = (u16_at(b, off), u16_at(b, off + 2)) else {
+                return;
+            };
             p.src_port = Some(sp);
             p.dst_port = Some(dp);
             if b.len() >= off + 8 {
@@ -271,9 +297,7 @@ mod tests {
         let mut b = vec![
             0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x81, 0x00, 0x00, 0x64, 0x81, 0x00, 0x00, 0xc8, 0x08, 0x00,
         ];
-        b.extend_from_slice(&[
-            0x45, 0x10, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-        ]);
+        b.extend_from_slice(&[0x45, 0x10, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
         b.extend_from_slice(&[0x13, 0x88, 0x08, 0x07, 0, 8, 0, 0]);
         b
     }

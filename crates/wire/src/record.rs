@@ -322,14 +322,12 @@ impl FlowRecord {
 
     /// Bytes scaled by the sampling rate (saturating).
     pub fn scaled_bytes(&self) -> Option<u64> {
-        self.bytes
-            .map(|b| b.saturating_mul(self.effective_sampling_rate()))
+        self.bytes.map(|b| b.saturating_mul(self.effective_sampling_rate()))
     }
 
     /// Packets scaled by the sampling rate (saturating).
     pub fn scaled_packets(&self) -> Option<u64> {
-        self.packets
-            .map(|p| p.saturating_mul(self.effective_sampling_rate()))
+        self.packets.map(|p| p.saturating_mul(self.effective_sampling_rate()))
     }
 }
 

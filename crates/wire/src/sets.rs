@@ -85,9 +85,7 @@ pub(crate) fn walk(
         };
         let result = match (msg.version, set_id) {
             (9, v9::TEMPLATE_SET_ID) => v9::templates(&mut set, received, |t| store(st, msg, t, out)),
-            (9, v9::OPTIONS_TEMPLATE_SET_ID) => {
-                v9::options_templates(&mut set, received, |t| store(st, msg, t, out))
-            }
+            (9, v9::OPTIONS_TEMPLATE_SET_ID) => v9::options_templates(&mut set, received, |t| store(st, msg, t, out)),
             (10, ipfix::TEMPLATE_SET_ID | ipfix::OPTIONS_TEMPLATE_SET_ID) => {
                 ipfix::templates(&mut set, set_id, received, |r| match r {
                     TemplateRecord::Template(t) => store(st, msg, t, out),
@@ -169,8 +167,15 @@ fn data_set(
             ctx.default_rate = dom.default_rate;
             dataset::decode_flows(t, body, proto_rec, &ctx, dom, out, raw_start, budget)
         }
-        TemplateKind::Options { .. } => {
-            dataset::decode_options(t, body, msg.domain, msg.version == 9, msg.ctx.export_time, dom, out, budget)
-        }
+        TemplateKind::Options { .. } => dataset::decode_options(
+            t,
+            body,
+            msg.domain,
+            msg.version == 9,
+            msg.ctx.export_time,
+            dom,
+            out,
+            budget,
+        ),
     }
 }

@@ -234,8 +234,9 @@ fn flow_sample(
                 let _src_prio = r.u32()?;
                 let dst_vlan = r.u32()?;
                 let _dst_prio = r.u32()?;
-                rec.src_vlan = Some((src_vlan & 0xfff) as u16);
-                rec.dst_vlan = Some((dst_vlan & 0xfff) as u16);
+                // 0xffffffff (and anything above 4095) means "unknown".
+                rec.src_vlan = (src_vlan <= 4095).then_some(src_vlan as u16);
+                rec.dst_vlan = (dst_vlan <= 4095).then_some(dst_vlan as u16);
             }
             RECORD_EXT_ROUTER => {
                 rec.next_hop = address(&mut r)?;

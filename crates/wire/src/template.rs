@@ -33,7 +33,9 @@ pub(crate) struct Op {
 pub enum TemplateKind {
     Data,
     /// Options template; the first `scope_count` fields are scope fields.
-    Options { scope_count: u16 },
+    Options {
+        scope_count: u16,
+    },
 }
 
 /// A template ready to decode data records.
@@ -85,7 +87,11 @@ impl Template {
             }
             // Scope fields of options templates are interpreted by the
             // options decoder, never as flow fields.
-            let slot = if i < scope_count { Slot::Raw } else { slot_for(f.pen, f.id, f.len) };
+            let slot = if i < scope_count {
+                Slot::Raw
+            } else {
+                slot_for(f.pen, f.id, f.len)
+            };
             ops.push(Op {
                 slot,
                 len: f.len,

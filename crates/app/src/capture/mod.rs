@@ -25,6 +25,9 @@ pub const CAPTURE_BUFFER: usize = 1 << 20;
 /// One UDP datagram found in a capture.
 #[derive(Debug, Clone)]
 pub struct Datagram {
+    /// 1-based number of the capture frame that completed the datagram (as
+    /// tshark's `frame.number`).
+    pub frame: u64,
     pub time: Timestamp,
     pub src: SocketAddr,
     pub dst: SocketAddr,
@@ -42,11 +45,7 @@ pub enum CaptureError {
     #[error("{path}: not a pcap or pcapng capture ({reason})")]
     NotACapture { path: String, reason: String },
     #[error("{path}: capture is corrupt after {packets} packets ({reason})")]
-    Corrupt {
-        path: String,
-        packets: u64,
-        reason: String,
-    },
+    Corrupt { path: String, packets: u64, reason: String },
 }
 
 impl CaptureError {
@@ -84,7 +83,11 @@ pub fn read_file(path: &Path, mut f: impl FnMut(Datagram)) -> Result<CaptureStat
 }
 
 /// Reads a capture from any reader (see [`read_file`]).
-pub fn read(input: impl Read + Send + 'static, name: &str, f: &mut dyn FnMut(Datagram)) -> Result<CaptureStats, CaptureError> {
+pub fn read(
+    input: impl Read + Send + 'static,
+    name: &str,
+    f: &mut dyn FnMut(Datagram),
+) -> Result<CaptureStats, CaptureError> {
     let mut reader = pcap_parser::create_reader(CAPTURE_BUFFER, input).map_err(|e| CaptureError::NotACapture {
         path: name.to_string(),
         reason: short(&e),
@@ -106,7 +109,11 @@ pub fn read(input: impl Read + Send + 'static, name: &str, f: &mut dyn FnMut(Dat
                     }
                     PcapBlockOwned::Legacy(b) => {
                         stats.packets += 1;
-                        let sub = if legacy_nanos { b.ts_usec as i64 } else { b.ts_usec as i64 * 1000 };
+                        let sub = if legacy_nanos {
+                            b.ts_usec as i64
+                        } else {
+                            b.ts_usec as i64 * 1000
+                        };
                         let t = Timestamp(b.ts_sec as i64 * 1_000_000_000 + sub);
                         frame(legacy_link, b.data, t, &mut reasm, &mut stats, f);
                     }
@@ -238,7 +245,8 @@ fn udp(
     stats: &mut CaptureStats,
     f: &mut dyn FnMut(Datagram),
 ) {
-    let (Some(src), Some(dst), Some(17), Some(l3), Some(l4)) = (p.src_addr, p.dst_addr, p.proto, p.l3_offset, p.l4_offset)
+    let (Some(src), Some(dst), Some(17), Some(l3), Some(l4)) =
+        (p.src_addr, p.dst_addr, p.proto, p.l3_offset, p.l4_offset)
     else {
         stats.skipped += 1;
         return;
@@ -272,9 +280,14 @@ fn udp(
     let dport = u16::from_be_bytes([udp_bytes[2], udp_bytes[3]]);
     let ulen = u16::from_be_bytes([udp_bytes[4], udp_bytes[5]]) as usize;
     // A UDP length of 0 (jumbograms) or one past the data: use what we have.
-    let end = if ulen >= 8 && ulen <= udp_bytes.len() { ulen } else { udp_bytes.len() };
+    let end = if ulen >= 8 && ulen <= udp_bytes.len() {
+        ulen
+    } else {
+        udp_bytes.len()
+    };
     stats.udp_datagrams += 1;
     f(Datagram {
+        frame: stats.packets,
         time,
         src: SocketAddr::new(src, sport),
         dst: SocketAddr::new(dst, dport),

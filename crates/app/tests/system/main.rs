@@ -1,0 +1,4 @@
+//! System tests of the application crate: real captures, real tools.
+
+mod common;
+mod tshark;
