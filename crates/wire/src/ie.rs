@@ -109,6 +109,18 @@ pub mod id {
     pub const OBSERVATION_TIME_MICROSECONDS: u16 = 324;
     pub const OBSERVATION_TIME_NANOSECONDS: u16 = 325;
     pub const SELECTOR_NAME: u16 = 335;
+    pub const UDP_SOURCE_PORT: u16 = 180;
+    pub const UDP_DESTINATION_PORT: u16 = 181;
+    pub const TCP_SOURCE_PORT: u16 = 182;
+    pub const TCP_DESTINATION_PORT: u16 = 183;
+    /// Cisco NSEL (ASA) NetFlow v9 field types for translated addresses and
+    /// ports, which predate the IPFIX postNAT* elements.
+    pub const NSEL_XLATE_SRC_ADDR_IPV4: u16 = 40001;
+    pub const NSEL_XLATE_DST_ADDR_IPV4: u16 = 40002;
+    pub const NSEL_XLATE_SRC_PORT: u16 = 40003;
+    pub const NSEL_XLATE_DST_PORT: u16 = 40004;
+    pub const NSEL_XLATE_SRC_ADDR_IPV6: u16 = 40057;
+    pub const NSEL_XLATE_DST_ADDR_IPV6: u16 = 40058;
 }
 
 /// Where one template field goes. Chosen at template compile time from the
@@ -134,6 +146,12 @@ pub(crate) enum Slot {
     TcpFlags,
     SrcPort,
     DstPort,
+    /// udp/tcpSource/DestinationPort (IE 180–183): used when the record has
+    /// no generic port and the protocol matches.
+    UdpSrcPort,
+    UdpDstPort,
+    TcpSrcPort,
+    TcpDstPort,
     SrcAddr4,
     DstAddr4,
     SrcAddr6,
@@ -237,6 +255,10 @@ pub(crate) fn slot_for(pen: u32, ie: u16, len: u16) -> Slot {
         TCP_CONTROL_BITS if uint => TcpFlags,
         SOURCE_TRANSPORT_PORT if uint => SrcPort,
         DESTINATION_TRANSPORT_PORT if uint => DstPort,
+        UDP_SOURCE_PORT if uint => UdpSrcPort,
+        UDP_DESTINATION_PORT if uint => UdpDstPort,
+        TCP_SOURCE_PORT if uint => TcpSrcPort,
+        TCP_DESTINATION_PORT if uint => TcpDstPort,
         SOURCE_IPV4_ADDRESS if v4 => SrcAddr4,
         DESTINATION_IPV4_ADDRESS if v4 => DstAddr4,
         SOURCE_IPV6_ADDRESS if v6 => SrcAddr6,
@@ -287,12 +309,12 @@ pub(crate) fn slot_for(pen: u32, ie: u16, len: u16) -> Slot {
         MPLS_TOP_LABEL_STACK_SECTION if len == 3 || len == 4 => MplsTop,
         FORWARDING_STATUS if uint => ForwardingStatus,
         FLOW_END_REASON if uint => EndReason,
-        POST_NAT_SOURCE_IPV4_ADDRESS if v4 => NatSrc4,
-        POST_NAT_DESTINATION_IPV4_ADDRESS if v4 => NatDst4,
-        POST_NAT_SOURCE_IPV6_ADDRESS if v6 => NatSrc6,
-        POST_NAT_DESTINATION_IPV6_ADDRESS if v6 => NatDst6,
-        POST_NAPT_SOURCE_TRANSPORT_PORT if uint => NatSrcPort,
-        POST_NAPT_DESTINATION_TRANSPORT_PORT if uint => NatDstPort,
+        POST_NAT_SOURCE_IPV4_ADDRESS | NSEL_XLATE_SRC_ADDR_IPV4 if v4 => NatSrc4,
+        POST_NAT_DESTINATION_IPV4_ADDRESS | NSEL_XLATE_DST_ADDR_IPV4 if v4 => NatDst4,
+        POST_NAT_SOURCE_IPV6_ADDRESS | NSEL_XLATE_SRC_ADDR_IPV6 if v6 => NatSrc6,
+        POST_NAT_DESTINATION_IPV6_ADDRESS | NSEL_XLATE_DST_ADDR_IPV6 if v6 => NatDst6,
+        POST_NAPT_SOURCE_TRANSPORT_PORT | NSEL_XLATE_SRC_PORT if uint => NatSrcPort,
+        POST_NAPT_DESTINATION_TRANSPORT_PORT | NSEL_XLATE_DST_PORT if uint => NatDstPort,
         DATA_LINK_FRAME_SECTION => DataLinkSection,
         IP_HEADER_PACKET_SECTION => IpHeaderSection,
         PADDING_OCTETS => Skip,
@@ -328,6 +350,30 @@ pub(crate) struct Scratch {
     pub initiator_packets: Option<u64>,
     pub post_src_mac: Option<MacAddr>,
     pub post_dst_mac: Option<MacAddr>,
+    /// Resolution of `start`/`end` (0 s, 1 ms, 2 NTP): a record carrying
+    /// the same instant at several resolutions keeps the finest.
+    pub start_rank: u8,
+    pub end_rank: u8,
+    /// (UDP, TCP) protocol-specific ports, IE 180–183.
+    pub udp_ports: (Option<u16>, Option<u16>),
+    pub tcp_ports: (Option<u16>, Option<u16>),
+}
+
+impl Scratch {
+    #[inline]
+    fn set_start(&mut self, t: Timestamp, rank: u8) {
+        if self.start.is_none() || rank >= self.start_rank {
+            self.start = Some(t);
+            self.start_rank = rank;
+        }
+    }
+    #[inline]
+    fn set_end(&mut self, t: Timestamp, rank: u8) {
+        if self.end.is_none() || rank >= self.end_rank {
+            self.end = Some(t);
+            self.end_rank = rank;
+        }
+    }
 }
 
 #[inline]
@@ -432,6 +478,10 @@ pub(crate) fn apply(slot: Slot, v: &[u8], r: &mut FlowRecord, s: &mut Scratch) {
         TcpFlags => r.tcp_flags = Some(sat_u16(be_uint(v))),
         SrcPort => r.src_port = Some(sat_u16(be_uint(v))),
         DstPort => r.dst_port = Some(sat_u16(be_uint(v))),
+        UdpSrcPort => s.udp_ports.0 = Some(sat_u16(be_uint(v))),
+        UdpDstPort => s.udp_ports.1 = Some(sat_u16(be_uint(v))),
+        TcpSrcPort => s.tcp_ports.0 = Some(sat_u16(be_uint(v))),
+        TcpDstPort => s.tcp_ports.1 = Some(sat_u16(be_uint(v))),
         SrcAddr4 => set_addr(&mut r.src_addr, addr4(v)),
         DstAddr4 => set_addr(&mut r.dst_addr, addr4(v)),
         SrcAddr6 => set_addr(&mut r.src_addr, addr6(v)),
@@ -448,12 +498,12 @@ pub(crate) fn apply(slot: Slot, v: &[u8], r: &mut FlowRecord, s: &mut Scratch) {
         DstAs => r.dst_as = Some(sat_u32(be_uint(v))),
         StartUptime => s.start_uptime = Some(sat_u32(be_uint(v))),
         EndUptime => s.end_uptime = Some(sat_u32(be_uint(v))),
-        StartSecs => s.start = Some(Timestamp::from_secs(be_uint(v) as i64)),
-        EndSecs => s.end = Some(Timestamp::from_secs(be_uint(v) as i64)),
-        StartMillis => s.start = Some(Timestamp::from_millis(be_uint(v) as i64)),
-        EndMillis => s.end = Some(Timestamp::from_millis(be_uint(v) as i64)),
-        StartNtp => s.start = Some(Timestamp::from_ntp(be_uint(v))),
-        EndNtp => s.end = Some(Timestamp::from_ntp(be_uint(v))),
+        StartSecs => s.set_start(Timestamp::from_secs(be_uint(v) as i64), 0),
+        EndSecs => s.set_end(Timestamp::from_secs(be_uint(v) as i64), 0),
+        StartMillis => s.set_start(Timestamp::from_millis(be_uint(v) as i64), 1),
+        EndMillis => s.set_end(Timestamp::from_millis(be_uint(v) as i64), 1),
+        StartNtp => s.set_start(Timestamp::from_ntp(be_uint(v)), 2),
+        EndNtp => s.set_end(Timestamp::from_ntp(be_uint(v)), 2),
         StartDeltaMicros => s.start_delta_us = Some(be_uint(v)),
         EndDeltaMicros => s.end_delta_us = Some(be_uint(v)),
         SysInitMillis => s.sys_init = Some(Timestamp::from_millis(be_uint(v) as i64)),
@@ -549,6 +599,17 @@ impl Scratch {
             .or_else(|| self.end_uptime.and_then(uptime))
             .or(self.observation);
 
+        let (sp, dp) = match r.proto {
+            Some(6) => self.tcp_ports,
+            Some(17) => self.udp_ports,
+            _ => (None, None),
+        };
+        if r.src_port.is_none() {
+            r.src_port = sp;
+        }
+        if r.dst_port.is_none() {
+            r.dst_port = dp;
+        }
         if r.ip_version.is_none() {
             r.ip_version = r.src_addr.or(r.dst_addr).map(|a| if a.is_ipv4() { 4 } else { 6 });
         }

@@ -19,7 +19,7 @@ pub(crate) fn header(data: &[u8]) -> Result<Message, DecodeError> {
     let export_time = c.u32()?;
     let sequence = c.u32()?;
     let domain = c.u32()?;
-    if length < HEADER_LEN || length > data.len() {
+    if length < HEADER_LEN {
         return Err(DecodeError::LengthMismatch {
             claimed: length,
             actual: data.len(),
@@ -37,8 +37,12 @@ pub(crate) fn header(data: &[u8]) -> Result<Message, DecodeError> {
             default_rate: None,
         },
         body_offset: HEADER_LEN,
-        // Bytes after the message length are not part of the message.
-        body_end: length,
+        // Sets are walked to the end of the datagram, not of the claimed
+        // length: exporters exist whose length field is short by a few bytes
+        // (telegraf issue 14370), and a longer claim means the datagram was
+        // truncated, where the complete sets are still worth having.
+        body_end: data.len(),
+        claimed_len: Some(length),
     })
 }
 

@@ -31,6 +31,8 @@ pub(crate) struct Message {
     pub ctx: RecordContext,
     pub body_offset: usize,
     pub body_end: usize,
+    /// IPFIX message length from the header (v9 has none).
+    pub claimed_len: Option<usize>,
 }
 
 /// Trailing zero bytes of a set are padding (RFC 3954 §5.3, RFC 7011 §3.3.1).
@@ -57,6 +59,12 @@ pub(crate) fn walk(
     let raw_start = out.raw_bytes.len();
     let flows_start = out.flows.len();
     let mut data_records = 0u32;
+    if let Some(claimed) = msg.claimed_len.filter(|&c| c != data.len()) {
+        out.errors.push(DecodeError::LengthMismatch {
+            claimed,
+            actual: data.len(),
+        });
+    }
 
     let body = &data[msg.body_offset..msg.body_end];
     let mut c = Cursor::with_base(body, msg.body_offset);

@@ -34,6 +34,7 @@ pub(crate) fn header(data: &[u8]) -> Result<Message, DecodeError> {
         },
         body_offset: HEADER_LEN,
         body_end: data.len(),
+        claimed_len: None,
     })
 }
 
