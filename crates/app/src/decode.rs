@@ -139,7 +139,7 @@ impl Run<'_> {
                 if !self.table_header && !b.flows.is_empty() {
                     writeln!(
                         self.out,
-                        "{:<24} {:<8} {:>5} {:>39} {:>5}   {:<39} {:>5} {:>12} {:>9} {:>6} {:>6} {:>6}  {}",
+                        "{:<24} {:<8} {:>5} {:>39} {:>5}   {:<39} {:>5} {:>12} {:>9} {:>6} {:>6} {:>6}  exporter",
                         "start",
                         "protocol",
                         "proto",
@@ -151,8 +151,7 @@ impl Run<'_> {
                         "packets",
                         "in",
                         "out",
-                        "rate",
-                        "exporter"
+                        "rate"
                     )?;
                     self.table_header = true;
                 }

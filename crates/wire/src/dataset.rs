@@ -122,6 +122,7 @@ const V9_SCOPE_INTERFACE: u16 = 2;
 /// Decodes the records of one data set with an options template, updating
 /// the domain's sampler and system-init state. `v9` selects the meaning of
 /// scope field types (v9 scope types vs IPFIX IEs).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn decode_options(
     t: &Template,
     body: &[u8],

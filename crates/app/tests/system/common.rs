@@ -122,6 +122,7 @@ pub fn decode_captures(paths: &[PathBuf]) -> Vec<Decoded> {
 }
 
 /// Decodes bare payloads in order with one decoder, as if from `exporter`.
+#[allow(dead_code)] // used by the golden tests
 pub fn decode_payloads(payloads: &[Vec<u8>], exporter: SocketAddr) -> Vec<Decoded> {
     let mut dec = Decoder::new();
     payloads

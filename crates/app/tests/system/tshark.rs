@@ -194,7 +194,7 @@ fn cflow_records(layer: &Value, out: &mut Vec<TsRecord>, sys_init: &mut Option<S
             "cflow.protocol",
             "cflow.data_link_frame_section",
         ];
-        if FLOW_KEYS.iter().any(|k| fields.contains_key(*k)) {
+        if FLOW_KEYS.iter().any(|k| fields.contains_key(k)) {
             out.push(TsRecord {
                 header: header.clone(),
                 fields,
@@ -712,7 +712,7 @@ pub fn run_stream(tshark_bin: &Path, tmp: &Path, s: &Stream) -> Tally {
         let pcap = tmp.join(format!("{}.pcap", s.name.replace('/', "_")));
         let framed: Vec<_> = s.payloads.iter().map(|p| (p.clone(), src, dst)).collect();
         common::write_pcap(&pcap, &framed);
-        (common::decode_captures(&[pcap.clone()]), pcap)
+        (common::decode_captures(std::slice::from_ref(&pcap)), pcap)
     };
     let mut passes: BTreeMap<&'static str, BTreeMap<u64, Vec<TsRecord>>> = BTreeMap::new();
     for diss in ["cflow", "sflow"] {
