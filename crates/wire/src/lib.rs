@@ -35,6 +35,9 @@ pub use batch::Batch;
 pub use decoder::{Datagram, Decoder, DecoderLimits};
 pub use detect::{detect, Detected};
 pub use error::DecodeError;
+
+#[cfg(test)]
+mod tests;
 pub use record::{
     CounterRecord, Direction, EthernetCounters, FlowRecord, IfCounters, MacAddr, OptionsRecord, Protocol, RawField,
     SamplingSource, Span, Timestamp,
