@@ -56,7 +56,10 @@ fn records(n: usize, ipv6: bool) -> Vec<FlowRecord> {
 }
 
 fn bench_templated(c: &mut Criterion) {
-    let base = TimeBase { export_time: NOW, sys_uptime_ms: 10_000_000 };
+    let base = TimeBase {
+        export_time: NOW,
+        sys_uptime_ms: 10_000_000,
+    };
     let recs = records(22, false);
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Elements(22));
@@ -106,7 +109,14 @@ fn bench_templated(c: &mut Criterion) {
     });
 
     g.throughput(Throughput::Elements(30));
-    let h = V5Header { export_time: NOW, sys_uptime_ms: 10_000_000, sequence: 0, engine_type: 0, engine_id: 0, sampling_interval: 0 };
+    let h = V5Header {
+        export_time: NOW,
+        sys_uptime_ms: 10_000_000,
+        sequence: 0,
+        engine_type: 0,
+        engine_id: 0,
+        sampling_interval: 0,
+    };
     let mut v5 = Vec::new();
     flowlens_wire::encode::v5::encode(&h, &records(30, false), &mut v5);
     let mut d = Decoder::new();

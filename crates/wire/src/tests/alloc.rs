@@ -65,7 +65,10 @@ mod steady_state {
     /// Templates cached, batch reused: decoding a datagram allocates nothing.
     #[test]
     fn steady_state_decoding_allocates_nothing() {
-        let base = TimeBase { export_time: NOW, sys_uptime_ms: 1_000_000 };
+        let base = TimeBase {
+            export_time: NOW,
+            sys_uptime_ms: 1_000_000,
+        };
         let r = recs(22);
         let mut cases: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let mut e = V9Encoder::new(1, 256, standard_template(false, true));
@@ -79,7 +82,14 @@ mod steady_state {
         e.encode(&base, &r, false, None, &mut d);
         cases.push((t, d));
         let mut v5 = Vec::new();
-        let h = V5Header { export_time: NOW, sys_uptime_ms: 1, sequence: 0, engine_type: 0, engine_id: 0, sampling_interval: 0 };
+        let h = V5Header {
+            export_time: NOW,
+            sys_uptime_ms: 1,
+            sequence: 0,
+            engine_type: 0,
+            engine_id: 0,
+            sampling_interval: 0,
+        };
         crate::encode::v5::encode(&h, &r, &mut v5);
         cases.push((Vec::new(), v5));
         let mut sf = Vec::new();
