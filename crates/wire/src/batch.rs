@@ -55,24 +55,34 @@ impl Batch {
     pub fn as_path_of(&self, rec: &FlowRecord) -> &[u32] {
         self.as_paths.get(rec.as_path.range()).unwrap_or(&[])
     }
+}
 
-    /// Keeps an uninterpreted field, within the per-datagram byte budget.
-    /// Returns false (and counts) when the budget is exhausted.
-    pub(crate) fn push_raw(&mut self, pen: u32, id: u16, value: &[u8], datagram_start: usize) -> bool {
-        if self.raw_bytes.len() - datagram_start + value.len() > limits::MAX_RAW_FIELD_BYTES_PER_DATAGRAM {
-            self.raw_dropped += 1;
-            return false;
-        }
-        let start = self.raw_bytes.len() as u32;
-        self.raw_bytes.extend_from_slice(value);
-        self.raw_fields.push(RawField {
-            pen,
-            id,
-            data: Span {
-                start,
-                len: value.len() as u32,
-            },
-        });
-        true
+/// Keeps an uninterpreted field, within the per-datagram byte budget
+/// (`datagram_start` is where this datagram's raw bytes begin). Returns false
+/// and counts in `dropped` when the budget is exhausted. A free function so
+/// a record of the same batch can be borrowed at the same time.
+pub(crate) fn push_raw(
+    fields: &mut Vec<RawField>,
+    bytes: &mut Vec<u8>,
+    dropped: &mut u64,
+    pen: u32,
+    id: u16,
+    value: &[u8],
+    datagram_start: usize,
+) -> bool {
+    if bytes.len() - datagram_start + value.len() > limits::MAX_RAW_FIELD_BYTES_PER_DATAGRAM {
+        *dropped += 1;
+        return false;
     }
+    let start = bytes.len() as u32;
+    bytes.extend_from_slice(value);
+    fields.push(RawField {
+        pen,
+        id,
+        data: Span {
+            start,
+            len: value.len() as u32,
+        },
+    });
+    true
 }

@@ -106,7 +106,7 @@ impl<'a> Cursor<'a> {
 
 /// Big-endian unsigned integer of 1 to 8 bytes (IPFIX reduced-size encoding).
 /// Longer slices keep their last 8 bytes; an empty slice is 0.
-#[inline]
+#[inline(always)]
 pub(crate) fn be_uint(b: &[u8]) -> u64 {
     match b.len() {
         1 => b[0] as u64,

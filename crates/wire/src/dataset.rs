@@ -36,30 +36,21 @@ pub(crate) fn decode_flows(
     budget: usize,
 ) -> Result<usize, DecodeError> {
     let mut n = 0usize;
+    // One scratch for the whole set: every record of a template assigns the
+    // same scratch slots, so only the order-dependent ones are reset.
+    let mut s = Scratch::default();
     if let Some(rec_len) = t.fixed_len {
         out.flows.reserve((body.len() / rec_len).min(budget));
         for rec_bytes in body.chunks_exact(rec_len) {
             if n >= budget {
                 return Err(DecodeError::TooManyRecords);
             }
-            let mut rec = proto_rec.clone();
-            let mut s = Scratch::default();
-            let raw_begin = out.raw_fields.len();
             let mut pos = 0usize;
-            for op in t.ops.iter() {
-                let v = &rec_bytes[pos..pos + op.len as usize];
-                pos += op.len as usize;
-                match op.slot {
-                    Slot::Raw => {
-                        if out.raw_fields.len() - raw_begin < limits::MAX_RAW_FIELDS_PER_RECORD {
-                            out.push_raw(op.pen, op.id, v, raw_start);
-                        }
-                    }
-                    slot => apply(slot, v, &mut rec, &mut s),
-                }
-            }
-            finish(&mut rec, &s, ctx, dom, out, raw_begin);
-            out.flows.push(rec);
+            one_record(t, proto_rec, ctx, dom, out, raw_start, &mut s, |len| {
+                let v = &rec_bytes[pos..pos + len as usize];
+                pos += len as usize;
+                Ok(v)
+            })?;
             n += 1;
         }
     } else {
@@ -68,45 +59,70 @@ pub(crate) fn decode_flows(
             if n >= budget {
                 return Err(DecodeError::TooManyRecords);
             }
-            let mut rec = proto_rec.clone();
-            let mut s = Scratch::default();
-            let raw_begin = out.raw_fields.len();
-            for op in t.ops.iter() {
-                let len = if op.len == VARLEN {
-                    varlen(&mut c)?
-                } else {
-                    op.len as usize
-                };
-                let v = c.take(len).map_err(|_| DecodeError::BadVarLen)?;
-                match op.slot {
-                    Slot::Raw => {
-                        if out.raw_fields.len() - raw_begin < limits::MAX_RAW_FIELDS_PER_RECORD {
-                            out.push_raw(op.pen, op.id, v, raw_start);
-                        }
-                    }
-                    // A variable-length field was compiled as Raw or Skip,
-                    // never into a typed slot.
-                    slot => apply(slot, v, &mut rec, &mut s),
-                }
-            }
-            finish(&mut rec, &s, ctx, dom, out, raw_begin);
-            out.flows.push(rec);
+            one_record(t, proto_rec, ctx, dom, out, raw_start, &mut s, |len| {
+                let len = if len == VARLEN { varlen(&mut c)? } else { len as usize };
+                c.take(len).map_err(|_| DecodeError::BadVarLen)
+            })?;
             n += 1;
         }
     }
     Ok(n)
 }
 
-#[inline]
-fn finish(rec: &mut FlowRecord, s: &Scratch, ctx: &RecordContext, dom: &DomainState, out: &Batch, raw_begin: usize) {
+/// Decodes one record in place at the end of `out.flows`; `value(len)`
+/// yields each field's bytes in template order. On error the partial record
+/// is removed.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn one_record<'a>(
+    t: &Template,
+    proto_rec: &FlowRecord,
+    ctx: &RecordContext,
+    dom: &DomainState,
+    out: &mut Batch,
+    raw_start: usize,
+    s: &mut Scratch,
+    mut value: impl FnMut(u16) -> Result<&'a [u8], DecodeError>,
+) -> Result<(), DecodeError> {
+    s.reset_record();
+    let raw_begin = out.raw_fields.len();
+    out.flows.push(proto_rec.clone());
+    let Batch {
+        flows,
+        raw_fields,
+        raw_bytes,
+        raw_dropped,
+        ..
+    } = out;
+    let last = flows.len() - 1;
+    let rec = &mut flows[last];
+    for op in t.ops.iter() {
+        let v = match value(op.len) {
+            Ok(v) => v,
+            Err(e) => {
+                flows.pop();
+                raw_fields.truncate(raw_begin);
+                return Err(e);
+            }
+        };
+        match op.slot {
+            Slot::Raw => {
+                if raw_fields.len() - raw_begin < limits::MAX_RAW_FIELDS_PER_RECORD {
+                    crate::batch::push_raw(raw_fields, raw_bytes, raw_dropped, op.pen, op.id, v, raw_start);
+                }
+            }
+            slot => apply(slot, v, rec, s),
+        }
+    }
     s.finish(rec, ctx, |id| dom.sampler_rate(id));
-    let raw_len = out.raw_fields.len() - raw_begin;
+    let raw_len = raw_fields.len() - raw_begin;
     if raw_len > 0 {
         rec.raw = Span {
             start: raw_begin as u32,
             len: raw_len as u32,
         };
     }
+    Ok(())
 }
 
 fn string(v: &[u8]) -> String {

@@ -360,6 +360,16 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
+    /// Clears what a record assigns conditionally (time resolution ranks);
+    /// all other slots are overwritten by every record of a template.
+    #[inline]
+    pub fn reset_record(&mut self) {
+        self.start = None;
+        self.end = None;
+        self.start_rank = 0;
+        self.end_rank = 0;
+    }
+
     #[inline]
     fn set_start(&mut self, t: Timestamp, rank: u8) {
         if self.start.is_none() || rank >= self.start_rank {
@@ -414,10 +424,12 @@ fn sat_u8(v: u64) -> u8 {
 /// of a tunnel) is read last-wins, as nfacctd does; but an unspecified address
 /// (0.0.0.0, ::) never replaces a specified one, since templates with both
 /// IPv4 and IPv6 fields zero the family a record does not use.
-#[inline]
-fn set_addr(slot: &mut Option<IpAddr>, a: IpAddr) {
-    if !a.is_unspecified() || slot.is_none_or(|old| old.is_unspecified()) {
-        *slot = Some(a);
+#[inline(always)]
+fn set_addr(slot: &mut Option<IpAddr>, raw: &[u8], a: impl FnOnce(&[u8]) -> IpAddr) {
+    // Test the wire bytes for zero rather than the built address: cheaper,
+    // and the common case (a specified address) then stores unconditionally.
+    if raw.iter().any(|&b| b != 0) || slot.is_none_or(|old| old.is_unspecified()) {
+        *slot = Some(a(raw));
     }
 }
 
@@ -458,7 +470,7 @@ fn fill_from_packet(p: &crate::packet::PacketInfo, r: &mut FlowRecord) {
 }
 
 /// Stores one field value. `v` has the length the slot was compiled for.
-#[inline]
+#[inline(always)]
 pub(crate) fn apply(slot: Slot, v: &[u8], r: &mut FlowRecord, s: &mut Scratch) {
     use Slot::*;
     match slot {
@@ -482,18 +494,18 @@ pub(crate) fn apply(slot: Slot, v: &[u8], r: &mut FlowRecord, s: &mut Scratch) {
         UdpDstPort => s.udp_ports.1 = Some(sat_u16(be_uint(v))),
         TcpSrcPort => s.tcp_ports.0 = Some(sat_u16(be_uint(v))),
         TcpDstPort => s.tcp_ports.1 = Some(sat_u16(be_uint(v))),
-        SrcAddr4 => set_addr(&mut r.src_addr, addr4(v)),
-        DstAddr4 => set_addr(&mut r.dst_addr, addr4(v)),
-        SrcAddr6 => set_addr(&mut r.src_addr, addr6(v)),
-        DstAddr6 => set_addr(&mut r.dst_addr, addr6(v)),
+        SrcAddr4 => set_addr(&mut r.src_addr, v, addr4),
+        DstAddr4 => set_addr(&mut r.dst_addr, v, addr4),
+        SrcAddr6 => set_addr(&mut r.src_addr, v, addr6),
+        DstAddr6 => set_addr(&mut r.dst_addr, v, addr6),
         SrcMask => r.src_mask = Some(sat_u8(be_uint(v))),
         DstMask => r.dst_mask = Some(sat_u8(be_uint(v))),
         InIf => r.in_if = Some(sat_u32(be_uint(v))),
         OutIf => r.out_if = Some(sat_u32(be_uint(v))),
-        NextHop4 => set_addr(&mut r.next_hop, addr4(v)),
-        NextHop6 => set_addr(&mut r.next_hop, addr6(v)),
-        BgpNextHop4 => set_addr(&mut r.bgp_next_hop, addr4(v)),
-        BgpNextHop6 => set_addr(&mut r.bgp_next_hop, addr6(v)),
+        NextHop4 => set_addr(&mut r.next_hop, v, addr4),
+        NextHop6 => set_addr(&mut r.next_hop, v, addr6),
+        BgpNextHop4 => set_addr(&mut r.bgp_next_hop, v, addr4),
+        BgpNextHop6 => set_addr(&mut r.bgp_next_hop, v, addr6),
         SrcAs => r.src_as = Some(sat_u32(be_uint(v))),
         DstAs => r.dst_as = Some(sat_u32(be_uint(v))),
         StartUptime => s.start_uptime = Some(sat_u32(be_uint(v))),

@@ -21,3 +21,12 @@ pub(crate) fn decode_all(datagrams: &[Vec<u8>]) -> (Batch, Vec<Result<crate::Dat
     let r = datagrams.iter().map(|g| d.decode(g, exporter(), NOW, &mut b)).collect();
     (b, r)
 }
+
+#[test]
+fn record_sizes() {
+    eprintln!(
+        "FlowRecord {} bytes, Scratch {} bytes",
+        std::mem::size_of::<crate::FlowRecord>(),
+        std::mem::size_of::<crate::ie::Scratch>()
+    );
+}
