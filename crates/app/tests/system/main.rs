@@ -1,4 +1,5 @@
 //! System tests of the application crate: real captures, real tools.
 
 mod common;
+mod encoders;
 mod tshark;
