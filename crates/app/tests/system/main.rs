@@ -2,4 +2,5 @@
 
 mod common;
 mod encoders;
+mod golden;
 mod tshark;
