@@ -262,7 +262,7 @@ fn udp(
     let whole;
     let udp_bytes: &[u8] = if is_fragment {
         let key = (src, dst, p.fragment_id.unwrap_or(0));
-        match reasm.add(key, p.fragment_offset as usize, p.more_fragments, l4_bytes, time) {
+        match reasm.add(key, p.fragment_offset as usize, p.more_fragments, l4_bytes) {
             Some(w) => {
                 whole = w;
                 &whole

@@ -5,8 +5,6 @@
 use std::collections::VecDeque;
 use std::net::IpAddr;
 
-use flowlens_wire::Timestamp;
-
 /// Datagrams being reassembled at once.
 pub const MAX_PENDING_DATAGRAMS: usize = 256;
 /// Largest reassembled datagram (IP payload).
@@ -18,7 +16,6 @@ type Key = (IpAddr, IpAddr, u32);
 
 struct Pending {
     key: Key,
-    first_seen: Timestamp,
     /// (offset, bytes)
     parts: Vec<(usize, Vec<u8>)>,
     /// Known once the last fragment (more-fragments clear) arrives.
@@ -36,7 +33,7 @@ impl Reassembler {
     }
 
     /// Adds a fragment; returns the whole payload when it is complete.
-    pub fn add(&mut self, key: Key, offset: usize, more: bool, bytes: &[u8], time: Timestamp) -> Option<Vec<u8>> {
+    pub fn add(&mut self, key: Key, offset: usize, more: bool, bytes: &[u8]) -> Option<Vec<u8>> {
         if offset + bytes.len() > MAX_REASSEMBLED_LEN {
             return None;
         }
@@ -48,7 +45,6 @@ impl Reassembler {
                 }
                 self.pending.push_back(Pending {
                     key,
-                    first_seen: time,
                     parts: Vec::new(),
                     total: None,
                 });
@@ -81,7 +77,6 @@ impl Reassembler {
             let end = (o + b.len()).min(total);
             whole[*o..end].copy_from_slice(&b[..end - o]);
         }
-        let _ = p.first_seen;
         self.pending.remove(i);
         Some(whole)
     }
@@ -95,8 +90,8 @@ mod tests {
     fn out_of_order_fragments_reassemble() {
         let mut r = Reassembler::default();
         let k = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap(), 7);
-        assert!(r.add(k, 8, false, &[9, 10, 11], Timestamp(0)).is_none());
-        let w = r.add(k, 0, true, &[1, 2, 3, 4, 5, 6, 7, 8], Timestamp(0)).unwrap();
+        assert!(r.add(k, 8, false, &[9, 10, 11]).is_none());
+        let w = r.add(k, 0, true, &[1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
         assert_eq!(w, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
         assert_eq!(r.pending(), 0);
     }
@@ -106,7 +101,7 @@ mod tests {
         let mut r = Reassembler::default();
         for id in 0..(MAX_PENDING_DATAGRAMS as u32 * 3) {
             let k = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap(), id);
-            r.add(k, 0, true, &[0; 8], Timestamp(0));
+            r.add(k, 0, true, &[0; 8]);
         }
         assert_eq!(r.pending(), MAX_PENDING_DATAGRAMS);
     }

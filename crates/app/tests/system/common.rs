@@ -64,13 +64,7 @@ pub fn write_pcap(path: &Path, payloads: &[(Vec<u8>, SocketAddr, SocketAddr)]) {
         let mut ip = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0, 0, 64, 17, 0, 0];
         ip.extend_from_slice(&s.ip().octets());
         ip.extend_from_slice(&d.ip().octets());
-        let sum = !ip
-            .chunks(2)
-            .map(|c| u16::from_be_bytes([c[0], c[1]]) as u32)
-            .fold(0u32, |a, b| {
-                let s = a + b;
-                (s & 0xffff) + (s >> 16)
-            }) as u16;
+        let sum = flowlens_wire::encode::ipv4_checksum(&ip);
         ip[10..12].copy_from_slice(&sum.to_be_bytes());
         frame.extend_from_slice(&ip);
         let ulen = 8 + p.len();

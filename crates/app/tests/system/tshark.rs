@@ -754,7 +754,6 @@ pub fn run_stream(tshark_bin: &Path, tmp: &Path, s: &Stream) -> Tally {
 pub fn streams(root: &Path) -> Vec<Stream> {
     let mut streams = Vec::new();
     let mut seen = BTreeSet::new();
-    let pcap = |p: &str| root.join(p);
     // akvorado: template capture then data capture.
     let akv = root.join("akvorado/netflow");
     let mut akv_files: Vec<_> = std::fs::read_dir(&akv)
@@ -812,7 +811,6 @@ pub fn streams(root: &Path) -> Vec<Stream> {
             payloads: vec![],
         });
     }
-    let _ = pcap;
     raw_streams(root, &mut streams);
     streams
 }
@@ -954,5 +952,4 @@ fn every_capture_agrees_with_tshark() {
         failures.len(),
         failures.join("\n")
     );
-    let _ = IpAddr::from([0u8; 4]);
 }

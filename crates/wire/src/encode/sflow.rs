@@ -102,13 +102,7 @@ pub fn packet_header(r: &FlowRecord) -> Vec<u8> {
             ip.extend_from_slice(&[0, 0, 0x40, 0, r.ttl.unwrap_or(64), proto, 0, 0]);
             ip.extend_from_slice(&s);
             ip.extend_from_slice(&d);
-            let sum = !ip
-                .chunks(2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]]) as u32)
-                .fold(0u32, |a, b| {
-                    let s = a + b;
-                    (s & 0xffff) + (s >> 16)
-                }) as u16;
+            let sum = super::ipv4_checksum(&ip);
             ip[10..12].copy_from_slice(&sum.to_be_bytes());
             h.extend_from_slice(&ip);
         }

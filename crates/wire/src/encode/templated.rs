@@ -4,7 +4,7 @@
 use crate::encode::fields::{put_field, TimeBase};
 use crate::ie::id;
 use crate::record::FlowRecord;
-use crate::template::{FieldSpec, VARLEN};
+use crate::template::FieldSpec;
 
 /// Template id of the sampler options template the encoders use.
 pub const SAMPLER_OPTIONS_TEMPLATE_ID: u16 = 300;
@@ -29,6 +29,19 @@ fn field_spec(out: &mut Vec<u8>, f: &FieldSpec, ipfix: bool) {
         out.extend_from_slice(&f.id.to_be_bytes());
         out.extend_from_slice(&f.len.to_be_bytes());
     }
+}
+
+/// A template set holding one template record (set id 0 for v9, 2 for IPFIX).
+fn template_set(out: &mut Vec<u8>, set_id: u16, template_id: u16, fields: &[FieldSpec], ipfix: bool) {
+    let start = out.len();
+    out.extend_from_slice(&set_id.to_be_bytes());
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(&template_id.to_be_bytes());
+    out.extend_from_slice(&(fields.len() as u16).to_be_bytes());
+    for f in fields {
+        field_spec(out, f, ipfix);
+    }
+    set_len(out, start);
 }
 
 fn data_set(out: &mut Vec<u8>, template_id: u16, fields: &[FieldSpec], records: &[FlowRecord], base: &TimeBase) {
@@ -87,14 +100,7 @@ impl V9Encoder {
         let count = records.len() + with_template as usize + 2 * sampler.is_some() as usize;
         self.header(base, count.min(u16::MAX as usize) as u16, out);
         if with_template {
-            let start = out.len();
-            out.extend_from_slice(&[0, 0, 0, 0]);
-            out.extend_from_slice(&self.template_id.to_be_bytes());
-            out.extend_from_slice(&(self.fields.len() as u16).to_be_bytes());
-            for f in &self.fields {
-                field_spec(out, f, false);
-            }
-            set_len(out, start);
+            template_set(out, 0, self.template_id, &self.fields, false);
         }
         if let Some((sid, rate)) = sampler {
             // Options template: scope System (type 1, 4 bytes), then
@@ -163,14 +169,7 @@ impl IpfixEncoder {
         out.extend_from_slice(&self.sequence.to_be_bytes());
         out.extend_from_slice(&self.domain.to_be_bytes());
         if with_template {
-            let start = out.len();
-            out.extend_from_slice(&[0, 2, 0, 0]);
-            out.extend_from_slice(&self.template_id.to_be_bytes());
-            out.extend_from_slice(&(self.fields.len() as u16).to_be_bytes());
-            for f in &self.fields {
-                field_spec(out, f, true);
-            }
-            set_len(out, start);
+            template_set(out, 2, self.template_id, &self.fields, true);
         }
         let mut data_records = records.len() as u32;
         if let Some((sid, rate)) = sampler {
@@ -199,9 +198,4 @@ impl IpfixEncoder {
         out[msg_start + 2..msg_start + 4].copy_from_slice(&len.to_be_bytes());
         self.sequence = self.sequence.wrapping_add(data_records);
     }
-}
-
-/// True when a field is variable-length.
-pub fn is_varlen(f: &FieldSpec) -> bool {
-    f.len == VARLEN
 }
