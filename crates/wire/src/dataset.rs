@@ -4,7 +4,8 @@
 use crate::batch::Batch;
 use crate::cursor::{be_uint, Cursor};
 use crate::error::DecodeError;
-use crate::ie::{self, apply, RecordContext, Scratch, Slot};
+use crate::fill::{apply, RecordContext, Scratch};
+use crate::ie::{self, Slot};
 use crate::limits;
 use crate::record::{FlowRecord, OptionsRecord, Span, Timestamp};
 use crate::state::DomainState;

@@ -3,7 +3,7 @@
 
 use crate::cursor::Cursor;
 use crate::error::DecodeError;
-use crate::ie::RecordContext;
+use crate::fill::RecordContext;
 use crate::record::{Protocol, Timestamp};
 use crate::sets::{self, Message};
 use crate::template::{read_ipfix_fields, Template, TemplateKind};

@@ -20,6 +20,7 @@ pub mod decoder;
 pub mod detect;
 pub mod encode;
 pub mod error;
+mod fill;
 pub mod ie;
 pub mod ipfix;
 pub mod limits;

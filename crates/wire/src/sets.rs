@@ -13,7 +13,7 @@ use crate::batch::Batch;
 use crate::cursor::Cursor;
 use crate::dataset;
 use crate::error::DecodeError;
-use crate::ie::RecordContext;
+use crate::fill::RecordContext;
 use crate::ipfix::{self, TemplateRecord};
 use crate::limits;
 use crate::netflow::v9;

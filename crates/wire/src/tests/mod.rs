@@ -22,15 +22,6 @@ pub(crate) fn decode_all(datagrams: &[Vec<u8>]) -> (Batch, Vec<Result<crate::Dat
     (b, r)
 }
 
-#[test]
-fn record_sizes() {
-    eprintln!(
-        "FlowRecord {} bytes, Scratch {} bytes",
-        std::mem::size_of::<crate::FlowRecord>(),
-        std::mem::size_of::<crate::ie::Scratch>()
-    );
-}
-
 /// NetFlow v1 and v7 have no encoder and no shared capture: hand-built
 /// datagrams with every field set to a distinct value.
 #[test]
