@@ -55,60 +55,52 @@ fn records(n: usize, ipv6: bool) -> Vec<FlowRecord> {
         .collect()
 }
 
-fn bench_templated(c: &mut Criterion) {
+/// Measures decoding `data` (after `setup` datagrams such as templates) as
+/// `elements` flows per iteration.
+fn bench_one(c: &mut Criterion, name: &str, elements: u64, setup: &[Vec<u8>], data: &[u8]) {
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Elements(elements));
+    let mut d = Decoder::new();
+    let mut b = Batch::new();
+    for s in setup {
+        d.decode(s, exporter(), NOW, &mut b).unwrap();
+    }
+    g.bench_function(name, |bench| {
+        bench.iter(|| {
+            b.clear();
+            d.decode(black_box(data), exporter(), NOW, &mut b).unwrap();
+            black_box(b.flows.len())
+        })
+    });
+    g.finish();
+}
+
+fn bench_decoders(c: &mut Criterion) {
     let base = TimeBase {
         export_time: NOW,
         sys_uptime_ms: 10_000_000,
     };
-    let recs = records(22, false);
-    let mut g = c.benchmark_group("decode");
-    g.throughput(Throughput::Elements(22));
+    let templated = |v9: bool, ipv6: bool| {
+        let recs = records(22, ipv6);
+        let (mut tpl, mut data) = (Vec::new(), Vec::new());
+        if v9 {
+            let mut e = V9Encoder::new(1, 256, standard_template(ipv6, true));
+            e.encode(&base, &[], true, None, &mut tpl);
+            e.encode(&base, &recs, false, None, &mut data);
+        } else {
+            let mut e = IpfixEncoder::new(1, 256, standard_template(ipv6, false));
+            e.encode(&base, &[], true, None, &mut tpl);
+            e.encode(&base, &recs, false, None, &mut data);
+        }
+        (vec![tpl], data)
+    };
+    let (tpl, data) = templated(true, false);
+    bench_one(c, "netflow9_23_fields_22_records", 22, &tpl, &data);
+    let (tpl, data) = templated(false, false);
+    bench_one(c, "ipfix_23_fields_22_records", 22, &tpl, &data);
+    let (tpl, data) = templated(false, true);
+    bench_one(c, "ipfix_ipv6_23_fields_22_records", 22, &tpl, &data);
 
-    let mut e = V9Encoder::new(1, 256, standard_template(false, true));
-    let (mut tpl, mut data) = (Vec::new(), Vec::new());
-    e.encode(&base, &[], true, None, &mut tpl);
-    e.encode(&base, &recs, false, None, &mut data);
-    let mut d = Decoder::new();
-    let mut b = Batch::new();
-    d.decode(&tpl, exporter(), NOW, &mut b).unwrap();
-    g.bench_function("netflow9_23_fields_22_records", |bench| {
-        bench.iter(|| {
-            b.clear();
-            d.decode(black_box(&data), exporter(), NOW, &mut b).unwrap();
-            black_box(b.flows.len())
-        })
-    });
-
-    let mut e = IpfixEncoder::new(1, 256, standard_template(false, false));
-    let (mut tpl, mut data) = (Vec::new(), Vec::new());
-    e.encode(&base, &[], true, None, &mut tpl);
-    e.encode(&base, &recs, false, None, &mut data);
-    let mut d = Decoder::new();
-    d.decode(&tpl, exporter(), NOW, &mut b).unwrap();
-    g.bench_function("ipfix_23_fields_22_records", |bench| {
-        bench.iter(|| {
-            b.clear();
-            d.decode(black_box(&data), exporter(), NOW, &mut b).unwrap();
-            black_box(b.flows.len())
-        })
-    });
-
-    let recs6 = records(22, true);
-    let mut e = IpfixEncoder::new(1, 256, standard_template(true, false));
-    let (mut tpl, mut data) = (Vec::new(), Vec::new());
-    e.encode(&base, &[], true, None, &mut tpl);
-    e.encode(&base, &recs6, false, None, &mut data);
-    let mut d = Decoder::new();
-    d.decode(&tpl, exporter(), NOW, &mut b).unwrap();
-    g.bench_function("ipfix_ipv6_23_fields_22_records", |bench| {
-        bench.iter(|| {
-            b.clear();
-            d.decode(black_box(&data), exporter(), NOW, &mut b).unwrap();
-            black_box(b.flows.len())
-        })
-    });
-
-    g.throughput(Throughput::Elements(30));
     let h = V5Header {
         export_time: NOW,
         sys_uptime_ms: 10_000_000,
@@ -119,29 +111,12 @@ fn bench_templated(c: &mut Criterion) {
     };
     let mut v5 = Vec::new();
     flowlens_wire::encode::v5::encode(&h, &records(30, false), &mut v5);
-    let mut d = Decoder::new();
-    g.bench_function("netflow5_30_records", |bench| {
-        bench.iter(|| {
-            b.clear();
-            d.decode(black_box(&v5), exporter(), NOW, &mut b).unwrap();
-            black_box(b.flows.len())
-        })
-    });
+    bench_one(c, "netflow5_30_records", 30, &[], &v5);
 
-    g.throughput(Throughput::Elements(5));
-    let mut s = SflowEncoder::new("192.0.2.1".parse().unwrap(), 0);
     let mut sf = Vec::new();
-    s.encode(&records(5, false), &[], &mut sf);
-    let mut d = Decoder::new();
-    g.bench_function("sflow_5_raw_header_samples", |bench| {
-        bench.iter(|| {
-            b.clear();
-            d.decode(black_box(&sf), exporter(), NOW, &mut b).unwrap();
-            black_box(b.flows.len())
-        })
-    });
-    g.finish();
+    SflowEncoder::new("192.0.2.1".parse().unwrap(), 0).encode(&records(5, false), &[], &mut sf);
+    bench_one(c, "sflow_5_raw_header_samples", 5, &[], &sf);
 }
 
-criterion_group!(benches, bench_templated);
+criterion_group!(benches, bench_decoders);
 criterion_main!(benches);
