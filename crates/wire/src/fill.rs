@@ -35,6 +35,8 @@ pub(crate) struct Scratch {
     pub total_packets: Option<u64>,
     pub initiator_bytes: Option<u64>,
     pub initiator_packets: Option<u64>,
+    pub phys_in_if: Option<u32>,
+    pub phys_out_if: Option<u32>,
     pub post_src_mac: Option<MacAddr>,
     pub post_dst_mac: Option<MacAddr>,
     /// Resolution of `start`/`end` (0 s, 1 ms, 2 NTP): a record carrying
@@ -189,6 +191,8 @@ pub(crate) fn apply(slot: Slot, v: &[u8], r: &mut FlowRecord, s: &mut Scratch) {
         DstMask => r.dst_mask = Some(sat_u8(be_uint(v))),
         InIf => r.in_if = Some(sat_u32(be_uint(v))),
         OutIf => r.out_if = Some(sat_u32(be_uint(v))),
+        InPhysIf => s.phys_in_if = Some(sat_u32(be_uint(v))),
+        OutPhysIf => s.phys_out_if = Some(sat_u32(be_uint(v))),
         NextHop4 => set_addr(&mut r.next_hop, v, addr4),
         NextHop6 => set_addr(&mut r.next_hop, v, addr6),
         BgpNextHop4 => set_addr(&mut r.bgp_next_hop, v, addr4),
@@ -309,6 +313,7 @@ impl Scratch {
         if r.dst_port.is_none() {
             r.dst_port = dp;
         }
+        r.icmp_from_port(false);
         if r.ip_version.is_none() {
             r.ip_version = r.src_addr.or(r.dst_addr).map(|a| if a.is_ipv4() { 4 } else { 6 });
         }
@@ -321,6 +326,12 @@ impl Scratch {
         }
         if r.packets.is_none() {
             r.packets = self.initiator_packets.or(self.post_packets).or(self.total_packets);
+        }
+        if r.in_if.is_none() {
+            r.in_if = self.phys_in_if;
+        }
+        if r.out_if.is_none() {
+            r.out_if = self.phys_out_if;
         }
         if r.src_mac.is_none() {
             r.src_mac = self.post_src_mac;

@@ -25,6 +25,8 @@ pub mod id {
     pub const DESTINATION_IPV4_ADDRESS: u16 = 12;
     pub const DESTINATION_IPV4_PREFIX_LENGTH: u16 = 13;
     pub const EGRESS_INTERFACE: u16 = 14;
+    pub const INGRESS_PHYSICAL_INTERFACE: u16 = 252;
+    pub const EGRESS_PHYSICAL_INTERFACE: u16 = 253;
     pub const IP_NEXT_HOP_IPV4_ADDRESS: u16 = 15;
     pub const BGP_SOURCE_AS_NUMBER: u16 = 16;
     pub const BGP_DESTINATION_AS_NUMBER: u16 = 17;
@@ -157,6 +159,9 @@ pub(crate) enum Slot {
     DstMask,
     InIf,
     OutIf,
+    /// IE 252/253: used when the record has no IE 10/14.
+    InPhysIf,
+    OutPhysIf,
     NextHop4,
     NextHop6,
     BgpNextHop4,
@@ -264,6 +269,8 @@ pub(crate) fn slot_for(pen: u32, ie: u16, len: u16) -> Slot {
         DESTINATION_IPV4_PREFIX_LENGTH | DESTINATION_IPV6_PREFIX_LENGTH if uint => DstMask,
         INGRESS_INTERFACE if uint => InIf,
         EGRESS_INTERFACE if uint => OutIf,
+        INGRESS_PHYSICAL_INTERFACE if uint => InPhysIf,
+        EGRESS_PHYSICAL_INTERFACE if uint => OutPhysIf,
         IP_NEXT_HOP_IPV4_ADDRESS if v4 => NextHop4,
         IP_NEXT_HOP_IPV6_ADDRESS if v6 => NextHop6,
         BGP_NEXT_HOP_IPV4_ADDRESS if v4 => BgpNextHop4,

@@ -316,6 +316,21 @@ impl FlowRecord {
     }
 
     /// Effective 1-in-N rate: the exporter's, or 1 when none is known.
+    /// ICMP type and code from the destination port (type × 256 + code),
+    /// where NetFlow v1/v5/v7 always put them and many v9/IPFIX exporters
+    /// do when the template has no ICMP element. Only for ICMP/ICMPv6
+    /// records without type and code of their own; a port of 0 counts only
+    /// when `zero_is_echo_reply` (the fixed formats, where it is type 0).
+    pub fn icmp_from_port(&mut self, zero_is_echo_reply: bool) {
+        if !matches!(self.proto, Some(1 | 58)) || self.icmp_type.is_some() {
+            return;
+        }
+        if let Some(p) = self.dst_port.filter(|&p| p != 0 || zero_is_echo_reply) {
+            self.icmp_type = Some((p >> 8) as u8);
+            self.icmp_code = Some(p as u8);
+        }
+    }
+
     pub fn effective_sampling_rate(&self) -> u64 {
         self.sampling_rate.filter(|&r| r > 0).unwrap_or(1) as u64
     }

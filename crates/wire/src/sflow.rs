@@ -1,8 +1,13 @@
 //! sFlow version 5 (sflow.org/sflow_version_5.txt): datagram header, flow
 //! samples and expanded flow samples (raw packet header, sampled IPv4/IPv6,
-//! Ethernet frame data, extended switch/router/gateway records), counter
-//! samples and expanded counter samples (generic interface and Ethernet
-//! counters; other formats skipped by their length).
+//! Ethernet frame data, extended switch/router/gateway records), discarded
+//! packet events (sflow.org/sflow_drops.txt), counter samples and expanded
+//! counter samples (generic interface and Ethernet counters; other formats
+//! skipped by their length).
+//!
+//! Units follow NetFlow/IPFIX so flows from every protocol add up alike:
+//! `bytes` is the IP length of the sampled packet (the frame length only
+//! when the packet is not IP), and a sample counts one packet.
 //!
 //! Counts from the wire (samples, records, AS path lengths) are checked
 //! against the bytes that remain before any loop or allocation uses them.
@@ -22,6 +27,8 @@ pub const FLOW_SAMPLE: u32 = 1;
 pub const COUNTER_SAMPLE: u32 = 2;
 pub const EXPANDED_FLOW_SAMPLE: u32 = 3;
 pub const EXPANDED_COUNTER_SAMPLE: u32 = 4;
+/// Discarded packet event (sFlow drops extension).
+pub const DISCARDED_PACKET: u32 = 5;
 
 pub const RECORD_RAW_HEADER: u32 = 1;
 pub const RECORD_ETHERNET: u32 = 2;
@@ -120,10 +127,11 @@ pub(crate) fn decode(
                     flow_sample(&mut s, format == EXPANDED_FLOW_SAMPLE, &h, exporter, received, out)
                 }
             }
+            DISCARDED_PACKET => discarded_packet(&mut s, &h, exporter, received, out),
             COUNTER_SAMPLE | EXPANDED_COUNTER_SAMPLE => {
                 counter_sample(&mut s, format == EXPANDED_COUNTER_SAMPLE, &h, exporter, received, out)
             }
-            _ => Ok(()), // discarded-packet and future sample types: skipped by length
+            _ => Ok(()), // future sample types: skipped by their length
         };
         if let Err(e) = r {
             out.errors.push(e);
@@ -134,12 +142,13 @@ pub(crate) fn decode(
 
 /// Interface word of a compact flow sample: top 2 bits format, low 30 value.
 /// Format 0 is an ifIndex; 1 means dropped (output only); 2 means several
-/// interfaces (value = count); 0x3fffffff is "internal/unknown".
-fn interface(format: u32, value: u32) -> (Option<u32>, bool) {
+/// interfaces (value = count); 0x3fffffff is "internal/unknown". Returns the
+/// ifIndex and, for a discarded packet, its drop reason.
+fn interface(format: u32, value: u32) -> (Option<u32>, Option<u32>) {
     match format {
-        0 if value != 0x3fff_ffff => (Some(value), false),
-        1 => (None, true),
-        _ => (None, false),
+        0 if value != 0x3fff_ffff => (Some(value), None),
+        1 => (None, Some(value)),
+        _ => (None, None),
     }
 }
 
@@ -175,6 +184,65 @@ fn flow_sample(
         let (o, d) = interface(o >> 30, o & 0x3fff_ffff);
         (i, o, d)
     };
+    let mut rec = FlowRecord::new(Protocol::Sflow5, exporter, received);
+    if rate > 0 {
+        rec.sampling_rate = Some(rate);
+        rec.sampling_source = Some(SamplingSource::Header);
+    }
+    rec.in_if = in_if;
+    rec.out_if = out_if;
+    if let Some(reason) = dropped {
+        rec.forwarding_status = Some(drop_status(reason));
+    }
+    flow_records(c, h, sequence, rec, out)
+}
+
+/// A discarded packet event: one dropped packet, its reason and the usual
+/// flow records describing it. Not a sample, so no sampling rate.
+fn discarded_packet(
+    c: &mut Cursor<'_>,
+    h: &Header,
+    exporter: SocketAddr,
+    received: Timestamp,
+    out: &mut Batch,
+) -> Result<(), DecodeError> {
+    let sequence = c.u32()?;
+    c.skip(8)?; // source id type, index
+    let _drops = c.u32()?;
+    let in_if = c.u32()?;
+    let out_if = c.u32()?;
+    let reason = c.u32()?;
+    let mut rec = FlowRecord::new(Protocol::Sflow5, exporter, received);
+    // 0 is "unknown" for discard events; 0x3fffffff "internal".
+    rec.in_if = (in_if != 0 && in_if != 0x3fff_ffff).then_some(in_if);
+    rec.out_if = (out_if != 0 && out_if != 0x3fff_ffff).then_some(out_if);
+    rec.forwarding_status = Some(drop_status(reason));
+    flow_records(c, h, sequence, rec, out)
+}
+
+/// sFlow drop reason (the ICMP unreachable codes 0–15, then 256 and up)
+/// as an IPFIX forwardingStatus "dropped" code (IANA registry, RFC 7270).
+pub fn drop_status(reason: u32) -> u8 {
+    match reason {
+        0 | 1 | 6 | 7 => 131, // net/host unreachable or unknown: unroutable
+        9 | 10 | 13 => 129,   // administratively prohibited: ACL deny
+        4 | 262 => 133,       // fragmentation needed and DF set / too big
+        257 => 137,           // TTL exceeded
+        258 => 129,           // ACL
+        260 => 139,           // RED/WRED
+        261 => 138,           // traffic shaping: policer
+        _ => 128,             // dropped, reason unknown
+    }
+}
+
+/// The flow records of a flow sample or discard event, into `rec`.
+fn flow_records(
+    c: &mut Cursor<'_>,
+    h: &Header,
+    sequence: u32,
+    mut rec: FlowRecord,
+    out: &mut Batch,
+) -> Result<(), DecodeError> {
     let n = c.u32()? as usize;
     if n > limits::MAX_SFLOW_RECORDS_PER_SAMPLE || n * 8 > c.remaining() {
         return Err(DecodeError::BadCount {
@@ -183,22 +251,13 @@ fn flow_sample(
         });
     }
 
-    let mut rec = FlowRecord::new(Protocol::Sflow5, exporter, received);
     rec.agent = Some(h.agent);
     rec.observation_domain = h.sub_agent;
     rec.sequence = Some(sequence);
-    rec.time_start = Some(received);
-    rec.time_end = Some(received);
-    if rate > 0 {
-        rec.sampling_rate = Some(rate);
-        rec.sampling_source = Some(SamplingSource::Header);
-    }
-    rec.in_if = in_if;
-    rec.out_if = out_if;
-    if dropped {
-        rec.forwarding_status = Some(0x80);
-    }
+    rec.time_start = Some(rec.time_received);
+    rec.time_end = Some(rec.time_received);
     rec.packets = Some(1);
+    let mut switch_vlan = false;
     for _ in 0..n {
         let format = c.u32()?;
         let len = c.u32()? as usize;
@@ -207,7 +266,7 @@ fn flow_sample(
             continue;
         }
         match format & 0xfff {
-            RECORD_RAW_HEADER => raw_header(&mut r, &mut rec)?,
+            RECORD_RAW_HEADER => raw_header(&mut r, &mut rec, switch_vlan)?,
             RECORD_ETHERNET => {
                 let _len = r.u32()?;
                 let src = r.array::<8>()?;
@@ -234,9 +293,15 @@ fn flow_sample(
                 let _src_prio = r.u32()?;
                 let dst_vlan = r.u32()?;
                 let _dst_prio = r.u32()?;
-                // 0xffffffff (and anything above 4095) means "unknown".
-                rec.src_vlan = (src_vlan <= 4095).then_some(src_vlan as u16);
-                rec.dst_vlan = (dst_vlan <= 4095).then_some(dst_vlan as u16);
+                // The switch's own view wins over tags in the sampled
+                // header; 0xffffffff (anything above 4095) is "unknown".
+                if src_vlan <= 4095 {
+                    rec.src_vlan = Some(src_vlan as u16);
+                    switch_vlan = true;
+                }
+                if dst_vlan <= 4095 {
+                    rec.dst_vlan = Some(dst_vlan as u16);
+                }
             }
             RECORD_EXT_ROUTER => {
                 rec.next_hop = address(&mut r)?;
@@ -286,7 +351,7 @@ fn sampled_ip(
     Ok(())
 }
 
-fn raw_header(r: &mut Cursor<'_>, rec: &mut FlowRecord) -> Result<(), DecodeError> {
+fn raw_header(r: &mut Cursor<'_>, rec: &mut FlowRecord, switch_vlan: bool) -> Result<(), DecodeError> {
     let proto = r.u32()?;
     let frame_len = r.u32()?;
     let _stripped = r.u32()?;
@@ -297,8 +362,14 @@ fn raw_header(r: &mut Cursor<'_>, rec: &mut FlowRecord) -> Result<(), DecodeErro
         HEADER_IPV4 | HEADER_IPV6 => packet::parse_ip(hdr),
         _ => PacketInfo::default(),
     };
-    rec.bytes = Some(frame_len as u64);
+    // IP length, as NetFlow and IPFIX count bytes; the frame length (L2
+    // headers and FCS included) only when the packet is not IP.
+    rec.bytes = Some(p.ip_len.map_or(frame_len as u64, u64::from));
+    let vlan = rec.src_vlan;
     apply_packet(&p, rec);
+    if switch_vlan {
+        rec.src_vlan = vlan;
+    }
     Ok(())
 }
 
@@ -328,10 +399,12 @@ pub fn apply_packet(p: &PacketInfo, rec: &mut FlowRecord) {
 
 fn gateway(r: &mut Cursor<'_>, rec: &mut FlowRecord, out: &mut Batch) -> Result<(), DecodeError> {
     rec.bgp_next_hop = address(r)?;
-    let _own_as = r.u32()?;
+    // An AS of 0 (or an empty destination path) means the address is in
+    // the router's own AS.
+    let own_as = r.u32()?;
     let src_as = r.u32()?;
     let _src_peer_as = r.u32()?;
-    rec.src_as = Some(src_as);
+    rec.src_as = Some(if src_as == 0 { own_as } else { src_as });
     let segments = r.u32()? as usize;
     if segments > limits::MAX_AS_PATH_SEGMENTS || segments * 8 > r.remaining() {
         return Err(DecodeError::BadCount {
@@ -358,7 +431,7 @@ fn gateway(r: &mut Cursor<'_>, rec: &mut FlowRecord, out: &mut Batch) -> Result<
             last = Some(asn);
         }
     }
-    rec.dst_as = last.or(Some(0));
+    rec.dst_as = Some(last.filter(|&a| a != 0).unwrap_or(own_as));
     rec.as_path = Span {
         start: start as u32,
         len: (out.as_paths.len() - start) as u32,

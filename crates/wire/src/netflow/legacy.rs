@@ -121,17 +121,6 @@ fn common(rec: &mut FlowRecord, r: &[u8], h: &Header) {
     }
 }
 
-/// ICMP type/code ride in the destination port of v1/v5/v7 records.
-#[inline]
-fn icmp_from_port(rec: &mut FlowRecord) {
-    if rec.proto == Some(1) {
-        if let Some(p) = rec.dst_port {
-            rec.icmp_type = Some((p >> 8) as u8);
-            rec.icmp_code = Some(p as u8);
-        }
-    }
-}
-
 pub(crate) fn decode(
     version: u16,
     data: &[u8],
@@ -177,7 +166,7 @@ pub(crate) fn decode(
                 rec.dst_mask = Some(r[45]);
             }
         }
-        icmp_from_port(&mut rec);
+        rec.icmp_from_port(true);
         out.flows.push(rec);
     }
     Ok(h)

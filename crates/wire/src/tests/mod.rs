@@ -3,6 +3,7 @@
 mod alloc;
 mod hostile;
 mod roundtrip;
+mod sflow;
 
 use std::net::SocketAddr;
 

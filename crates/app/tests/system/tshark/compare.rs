@@ -132,12 +132,14 @@ pub(super) fn compare(t: &mut Tally, ours: &FlowRecord, ts: &TsRecord, ctx: &str
             n(&["tcp.dstport", "udp.dstport"]),
             ctx,
         );
-        t.check(
-            "bytes",
-            o(ours.bytes.map(|v| v.to_string())),
-            n(&["sflow_245.header.frame_length"]),
-            ctx,
-        );
+        // Bytes are the IP length, as NetFlow/IPFIX count them: the sampled
+        // header's first IP header (IPv6: payload + 40), the sampled IPv4/
+        // IPv6 record's length, else the frame length for non-IP frames.
+        let ip_len = n(&["ip.len"])
+            .or_else(|| n(&["ipv6.plen"]).map(|p| (p.parse::<u64>().unwrap() + 40).to_string()))
+            .or_else(|| n(&["sflow_245.ip.length"]))
+            .or_else(|| n(&["sflow_245.header.frame_length"]));
+        t.check("bytes", o(ours.bytes.map(|v| v.to_string())), ip_len, ctx);
         t.check(
             "sampling_rate",
             o(ours.sampling_rate.map(|v| v.to_string())),
