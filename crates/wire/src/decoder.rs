@@ -25,6 +25,9 @@ pub struct Datagram {
     pub sequence: Option<u32>,
     /// Flow records added to the batch.
     pub flows: usize,
+    /// Of those, the last `replayed` came from data sets of earlier
+    /// datagrams (or earlier in this one) held until their template arrived.
+    pub replayed: usize,
     /// Units lost since the previous datagram of this domain, by the header
     /// sequence number: datagrams (v9, sFlow) or records (v5, v7, IPFIX).
     pub lost: u64,
@@ -55,6 +58,8 @@ impl Default for DecoderLimits {
 pub struct Decoder {
     exporters: LruCache<SocketAddr, ExporterState>,
     limits: DecoderLimits,
+    /// Bytes of data sets held for templates, across exporters.
+    pending_bytes: usize,
 }
 
 impl Default for Decoder {
@@ -72,6 +77,7 @@ impl Decoder {
         Decoder {
             exporters: LruCache::new(limits.max_exporters),
             limits,
+            pending_bytes: 0,
         }
     }
 
@@ -93,14 +99,27 @@ impl Decoder {
             .unwrap_or_default()
     }
 
-    /// Forgets an exporter's templates and sampling state.
+    /// Bytes of data sets held until their template arrives.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// Forgets an exporter's templates, sampling state and held data.
     pub fn forget(&mut self, exporter: &SocketAddr) {
-        self.exporters.pop(exporter);
+        if let Some(st) = self.exporters.pop(exporter) {
+            self.pending_bytes -= st.pending_bytes();
+        }
     }
 
     fn state(&mut self, exporter: SocketAddr) -> &mut ExporterState {
-        let max = self.limits.max_templates_per_exporter;
-        self.exporters.get_or_insert_mut(exporter, || ExporterState::new(max))
+        if !self.exporters.contains(&exporter) {
+            let st = ExporterState::new(self.limits.max_templates_per_exporter);
+            // The least recently seen exporter makes room, held data and all.
+            if let Some((_, old)) = self.exporters.push(exporter, st) {
+                self.pending_bytes -= old.pending_bytes();
+            }
+        }
+        self.exporters.get_mut(&exporter).expect("just inserted")
     }
 
     /// Decodes one datagram, appending its records to `out`.
@@ -142,6 +161,7 @@ impl Decoder {
                     domain: h.domain,
                     sequence: h.sequence,
                     flows: out.flows.len() - flows_before,
+                    replayed: 0,
                     lost,
                 })
             }
@@ -151,17 +171,26 @@ impl Decoder {
                 } else {
                     ipfix::header(data)?
                 };
-                let st = self.state(exporter);
-                let walked = sets::walk(data, &msg, st, exporter, received, out);
+                self.state(exporter); // created (or evicting) first: it may release held bytes
+                let mut held = self.pending_bytes;
+                let st = self.exporters.get_mut(&exporter).expect("state exists");
+                let walked = sets::walk(data, &msg, st, &mut held, exporter, received, out);
                 let increment = if msg.version == 9 { 1 } else { walked.data_records };
-                let lost = st
+                let mut lost = st
                     .domain(msg.protocol, msg.domain)
                     .observe_sequence(msg.sequence, increment);
+                if msg.version == 10 {
+                    // IPFIX counts records: those of held sets were not in
+                    // their message's increment, and are not lost.
+                    lost = lost.saturating_sub(walked.replayed_records.into());
+                }
+                self.pending_bytes = held;
                 Ok(Datagram {
                     protocol: msg.protocol,
                     domain: msg.domain,
                     sequence: Some(msg.sequence),
                     flows: out.flows.len() - flows_before,
+                    replayed: walked.replayed_records as usize,
                     lost,
                 })
             }
@@ -177,6 +206,7 @@ impl Decoder {
                     domain: h.sub_agent,
                     sequence: Some(h.sequence),
                     flows: out.flows.len() - flows_before,
+                    replayed: 0,
                     lost,
                 })
             }

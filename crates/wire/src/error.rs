@@ -46,6 +46,10 @@ pub enum DecodeError {
     BadTemplateId(u16),
     #[error("no template {template_id} for observation domain {domain}")]
     TemplateMissing { domain: u32, template_id: u16 },
+    /// Not a loss: the data set is held until its template arrives (then
+    /// decoded) or a bound drops it (then counted as `TemplateMissing`).
+    #[error("data for template {template_id} of observation domain {domain} held until the template arrives")]
+    TemplatePending { domain: u32, template_id: u16 },
     #[error("variable-length field overruns its record")]
     BadVarLen,
     #[error("options template scope is invalid")]
@@ -80,6 +84,7 @@ impl DecodeError {
             ZeroLengthRecord { .. } => "zero_length_record",
             BadTemplateId(_) => "bad_template_id",
             TemplateMissing { .. } => "template_missing",
+            TemplatePending { .. } => "template_pending",
             BadVarLen => "bad_varlen",
             BadScope => "bad_scope",
             BadAddressType(_) => "bad_address_type",

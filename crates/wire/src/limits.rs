@@ -30,6 +30,18 @@ pub const MAX_FIELD_LEN: usize = 4_096;
 /// leaves this to the collector for UDP; Cisco resends every 30 min at most).
 pub const TEMPLATE_EXPIRY: Duration = Duration::from_secs(2 * 60 * 60);
 
+/// Data sets that arrive before their template (exporter restart, a
+/// template sent after the data, reordering) are held until it comes:
+/// at most this many per exporter ...
+pub const MAX_PENDING_SETS_PER_EXPORTER: usize = 16;
+
+/// ... at most this many bytes held across all exporters of a decoder ...
+pub const MAX_PENDING_BYTES: usize = 4 * 1024 * 1024;
+
+/// ... and for at most this long (receive time). Past any bound the set is
+/// dropped and counted as `template_missing`.
+pub const PENDING_MAX_AGE: Duration = Duration::from_secs(60);
+
 /// Samplers remembered per exporter (from options data).
 pub const MAX_SAMPLERS_PER_EXPORTER: usize = 256;
 

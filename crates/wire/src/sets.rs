@@ -18,7 +18,7 @@ use crate::ipfix::{self, TemplateRecord};
 use crate::limits;
 use crate::netflow::v9;
 use crate::record::{FlowRecord, Protocol, Timestamp};
-use crate::state::{self, ExporterState, TemplateKey};
+use crate::state::{self, ExporterState, PendingSet, TemplateKey};
 use crate::template::{Template, TemplateKind};
 
 /// A parsed v9 or IPFIX message header.
@@ -43,12 +43,18 @@ pub(crate) fn is_padding(rest: &[u8]) -> bool {
 /// What a message contributed, for the datagram summary.
 pub(crate) struct Walked {
     pub data_records: u32,
+    /// Records of data sets held from earlier messages, decoded now that
+    /// their template arrived.
+    pub replayed_records: u32,
 }
 
+/// Walks one message. `held` is the decoder-wide count of bytes in pending
+/// data sets (bounded by [`limits::MAX_PENDING_BYTES`]).
 pub(crate) fn walk(
     data: &[u8],
     msg: &Message,
     st: &mut ExporterState,
+    held: &mut usize,
     exporter: SocketAddr,
     received: Timestamp,
     out: &mut Batch,
@@ -65,6 +71,8 @@ pub(crate) fn walk(
             actual: data.len(),
         });
     }
+
+    expire_pending(st, held, received, out);
 
     let body = &data[msg.body_offset..msg.body_end];
     let mut c = Cursor::with_base(body, msg.body_offset);
@@ -107,8 +115,14 @@ pub(crate) fn walk(
             }
             (_, id) if id >= 256 => {
                 let budget = limits::MAX_RECORDS_PER_DATAGRAM.saturating_sub(out.flows.len() - flows_start);
-                data_set(st, msg, id, set.rest(), &proto_rec, received, out, raw_start, budget)
-                    .map(|n| data_records += n as u32)
+                match data_set(st, msg, id, set.rest(), &proto_rec, received, out, raw_start, budget) {
+                    Ok(n) => {
+                        data_records += n as u32;
+                        Ok(())
+                    }
+                    Err(DecodeError::TemplateMissing { .. }) => hold(st, held, msg, id, set.rest(), received),
+                    Err(e) => Err(e),
+                }
             }
             (_, id) => Err(DecodeError::ReservedSetId(id)),
         };
@@ -116,7 +130,90 @@ pub(crate) fn walk(
             out.errors.push(e);
         }
     }
-    Walked { data_records }
+    let replayed_records = if st.pending.is_empty() {
+        0
+    } else {
+        replay(st, held, exporter, out, raw_start, flows_start)
+    };
+    Walked {
+        data_records,
+        replayed_records,
+    }
+}
+
+/// Holds a data set whose template has not arrived yet, within the bounds;
+/// `Err(TemplatePending)` reports it held (not lost), `Err(TemplateMissing)`
+/// dropped.
+fn hold(
+    st: &mut ExporterState,
+    held: &mut usize,
+    msg: &Message,
+    id: u16,
+    body: &[u8],
+    received: Timestamp,
+) -> Result<(), DecodeError> {
+    let (domain, template_id) = (msg.domain, id);
+    if st.pending.len() >= limits::MAX_PENDING_SETS_PER_EXPORTER || *held + body.len() > limits::MAX_PENDING_BYTES {
+        return Err(DecodeError::TemplateMissing { domain, template_id });
+    }
+    *held += body.len();
+    st.pending.push_back(PendingSet {
+        key: key(msg, id),
+        msg: *msg,
+        received,
+        body: body.into(),
+    });
+    Err(DecodeError::TemplatePending { domain, template_id })
+}
+
+/// Drops held sets older than [`limits::PENDING_MAX_AGE`]: now lost.
+fn expire_pending(st: &mut ExporterState, held: &mut usize, now: Timestamp, out: &mut Batch) {
+    let max_age = limits::PENDING_MAX_AGE.as_nanos() as i64;
+    while let Some(p) = st.pending.front() {
+        if now.0.saturating_sub(p.received.0) <= max_age {
+            break;
+        }
+        let p = st.pending.pop_front().expect("front exists");
+        *held -= p.body.len();
+        out.errors.push(DecodeError::TemplateMissing {
+            domain: p.key.domain,
+            template_id: p.key.id,
+        });
+    }
+}
+
+/// Decodes held sets whose template is now known, in arrival order, each
+/// with the header and receive time it came with.
+fn replay(
+    st: &mut ExporterState,
+    held: &mut usize,
+    exporter: SocketAddr,
+    out: &mut Batch,
+    raw_start: usize,
+    flows_start: usize,
+) -> u32 {
+    let mut records = 0;
+    let mut i = 0;
+    while i < st.pending.len() {
+        let p = &st.pending[i];
+        if state::live_template(&mut st.templates, p.key, p.received).is_none() {
+            i += 1;
+            continue;
+        }
+        let p = st.pending.remove(i).expect("index in range");
+        *held -= p.body.len();
+        let mut proto_rec = FlowRecord::new(p.msg.protocol, exporter, p.received);
+        proto_rec.observation_domain = p.msg.domain;
+        proto_rec.sequence = Some(p.msg.sequence);
+        let budget = limits::MAX_RECORDS_PER_DATAGRAM.saturating_sub(out.flows.len() - flows_start);
+        match data_set(
+            st, &p.msg, p.key.id, &p.body, &proto_rec, p.received, out, raw_start, budget,
+        ) {
+            Ok(n) => records += n as u32,
+            Err(e) => out.errors.push(e),
+        }
+    }
+    records
 }
 
 fn key(msg: &Message, id: u16) -> TemplateKey {
@@ -163,7 +260,7 @@ fn data_set(
     };
     // The template cache and the domain list are different fields of the
     // exporter state, so both can be borrowed at once.
-    let ExporterState { templates, domains } = st;
+    let ExporterState { templates, domains, .. } = st;
     let Some(t) = state::live_template(templates, k, received) else {
         return Err(missing);
     };

@@ -20,7 +20,8 @@ use crate::error::DecodeError;
 use crate::limits;
 use crate::packet::{self, PacketInfo};
 use crate::record::{
-    CounterRecord, EthernetCounters, FlowRecord, IfCounters, MacAddr, Protocol, SamplingSource, Span, Timestamp,
+    CounterRecord, Direction, EthernetCounters, FlowRecord, IfCounters, MacAddr, Protocol, SamplingSource, Span,
+    Timestamp,
 };
 
 pub const FLOW_SAMPLE: u32 = 1;
@@ -161,11 +162,12 @@ fn flow_sample(
     out: &mut Batch,
 ) -> Result<(), DecodeError> {
     let sequence = c.u32()?;
-    if expanded {
-        c.skip(8)?; // source id type, index
+    let (source_type, source_index) = if expanded {
+        (c.u32()?, c.u32()?)
     } else {
-        c.skip(4)?; // source id
-    }
+        let s = c.u32()?;
+        (s >> 24, s & 0x00ff_ffff)
+    };
     let rate = c.u32()?;
     let _pool = c.u32()?;
     let _drops = c.u32()?;
@@ -194,6 +196,7 @@ fn flow_sample(
     if let Some(reason) = dropped {
         rec.forwarding_status = Some(drop_status(reason));
     }
+    rec.direction = sampling_direction(source_type, source_index, &rec);
     flow_records(c, h, sequence, rec, out)
 }
 
@@ -207,7 +210,7 @@ fn discarded_packet(
     out: &mut Batch,
 ) -> Result<(), DecodeError> {
     let sequence = c.u32()?;
-    c.skip(8)?; // source id type, index
+    let (source_type, source_index) = (c.u32()?, c.u32()?);
     let _drops = c.u32()?;
     let in_if = c.u32()?;
     let out_if = c.u32()?;
@@ -217,7 +220,23 @@ fn discarded_packet(
     rec.in_if = (in_if != 0 && in_if != 0x3fff_ffff).then_some(in_if);
     rec.out_if = (out_if != 0 && out_if != 0x3fff_ffff).then_some(out_if);
     rec.forwarding_status = Some(drop_status(reason));
+    rec.direction = sampling_direction(source_type, source_index, &rec);
     flow_records(c, h, sequence, rec, out)
+}
+
+/// sFlow samples on one interface (data source type 0), ingress or egress:
+/// when that interface is the flow's input the sample was taken on ingress,
+/// otherwise on egress (the output may be "multiple" for multicast, or the
+/// packet may come from the device itself).
+fn sampling_direction(source_type: u32, source_index: u32, rec: &FlowRecord) -> Option<Direction> {
+    if source_type != 0 || source_index == 0 {
+        return None;
+    }
+    Some(if rec.in_if == Some(source_index) {
+        Direction::Ingress
+    } else {
+        Direction::Egress
+    })
 }
 
 /// sFlow drop reason (the ICMP unreachable codes 0–15, then 256 and up)

@@ -5,12 +5,14 @@
 //! template id) — RFC 7011 §8 scopes templates to the transport session and
 //! observation domain — so one exporter can never overwrite another's.
 
+use std::collections::VecDeque;
 use std::num::NonZeroUsize;
 
 use lru::LruCache;
 
 use crate::limits;
 use crate::record::{Protocol, Timestamp};
+use crate::sets::Message;
 use crate::template::Template;
 
 /// Observation domains tracked per exporter (sampler and sequence state).
@@ -86,10 +88,20 @@ impl DomainState {
     }
 }
 
+/// A data set held until its template arrives, with the header it came in.
+pub(crate) struct PendingSet {
+    pub key: TemplateKey,
+    pub msg: Message,
+    pub received: Timestamp,
+    pub body: Box<[u8]>,
+}
+
 /// State for one exporter (transport session).
 pub(crate) struct ExporterState {
     pub templates: LruCache<TemplateKey, Template>,
     pub domains: Vec<DomainState>,
+    /// Data sets waiting for their template, oldest first.
+    pub pending: VecDeque<PendingSet>,
 }
 
 impl ExporterState {
@@ -97,7 +109,13 @@ impl ExporterState {
         ExporterState {
             templates: LruCache::new(max_templates),
             domains: Vec::new(),
+            pending: VecDeque::new(),
         }
+    }
+
+    /// Bytes held in pending sets.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending.iter().map(|p| p.body.len()).sum()
     }
 
     pub fn domain(&mut self, protocol: Protocol, domain: u32) -> &mut DomainState {

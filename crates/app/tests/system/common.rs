@@ -87,6 +87,8 @@ pub struct Decoded {
     pub frame: u64,
     pub dst_port: u16,
     pub flows: Vec<FlowRecord>,
+    /// The last `replayed` of `flows` came from data held for a template.
+    pub replayed: usize,
     pub batch: Batch,
     pub error: Option<String>,
 }
@@ -105,6 +107,7 @@ pub fn decode_captures(paths: &[PathBuf]) -> Vec<Decoded> {
                 frame: frames_before + d.frame,
                 dst_port: d.dst.port(),
                 flows: batch.flows.clone(),
+                replayed: r.as_ref().map_or(0, |g| g.replayed),
                 batch,
                 error: r.err().map(|e| e.code().to_string()),
             });
@@ -129,6 +132,7 @@ pub fn decode_payloads(payloads: &[Vec<u8>], exporter: SocketAddr) -> Vec<Decode
                 frame: i as u64 + 1,
                 dst_port: 0,
                 flows: batch.flows.clone(),
+                replayed: r.as_ref().map_or(0, |g| g.replayed),
                 batch,
                 error: r.err().map(|e| e.code().to_string()),
             }

@@ -104,7 +104,7 @@ fn template_with_zero_record_length_followed_by_data_does_not_loop() {
     let (r, b) = hostile(&[ipfix(&t), ipfix(&data)]);
     assert!(r.is_ok());
     assert!(b.flows.is_empty());
-    assert_eq!(b.errors[0].code(), "template_missing");
+    assert_eq!(b.errors[0].code(), "template_pending");
 }
 
 #[test]

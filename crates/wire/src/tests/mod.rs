@@ -2,6 +2,7 @@
 
 mod alloc;
 mod hostile;
+mod pending;
 mod roundtrip;
 mod sflow;
 

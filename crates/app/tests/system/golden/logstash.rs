@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::common;
 
 /// logstash field names (v9 names, IANA IPFIX names) → our value.
-fn ours(r: &FlowRecord, name: &str) -> Option<String> {
+pub(super) fn ours(r: &FlowRecord, name: &str) -> Option<String> {
     let s = |v: Option<String>| v;
     match name {
         "ipv4_src_addr" | "ipv6_src_addr" | "sourceIPv4Address" | "sourceIPv6Address" => {

@@ -3,4 +3,6 @@
 //! conventions; each module says how it maps them and what it leaves out.
 
 mod akvorado;
+mod graylog;
 mod logstash;
+mod telegraf;

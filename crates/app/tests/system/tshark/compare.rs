@@ -12,6 +12,8 @@ use super::json::{Leaves, TsRecord};
 #[derive(Default)]
 pub(super) struct Tally {
     pub records_ours: usize,
+    /// Records decoded from data held until its template arrived.
+    pub records_held: usize,
     pub records_tshark: usize,
     pub compared: BTreeMap<&'static str, (u64, u64)>,
     pub diffs: Vec<String>,
