@@ -41,6 +41,9 @@ pub struct Summary {
     /// Datagram- and set-level errors, by code.
     pub errors: BTreeMap<&'static str, u64>,
     pub lost: u64,
+    /// Data sets held until their template arrived (decoded then, or
+    /// counted as `template_missing` if it never did).
+    pub held: u64,
     pub truncated_captures: u64,
 }
 
@@ -52,6 +55,9 @@ impl Summary {
         );
         if self.lost > 0 {
             s.push_str(&format!(", {} lost by sequence number", self.lost));
+        }
+        if self.held > 0 {
+            s.push_str(&format!(", {} data sets held for their template", self.held));
         }
         if self.errors.is_empty() {
             s.push_str(", no errors");
@@ -100,6 +106,10 @@ impl Run<'_> {
             Ok(d) => {
                 self.summary.lost += d.lost;
                 for e in &self.batch.errors {
+                    if matches!(e, flowlens_wire::DecodeError::TemplatePending { .. }) {
+                        self.summary.held += 1;
+                        continue;
+                    }
                     *self.summary.errors.entry(e.code()).or_default() += 1;
                 }
                 self.summary.flows += self.batch.flows.len() as u64;
@@ -229,5 +239,11 @@ pub fn run(files: &[PathBuf], opts: DecodeOptions, out: &mut dyn Write) -> Resul
         }
     }
     run.out.flush()?;
+    // Data still waiting for a template at the end of the input is lost.
+    run.batch.clear();
+    run.decoder.drop_pending(&mut run.batch);
+    for e in &run.batch.errors {
+        *run.summary.errors.entry(e.code()).or_default() += 1;
+    }
     Ok(run.summary)
 }

@@ -104,6 +104,20 @@ impl Decoder {
         self.pending_bytes
     }
 
+    /// Gives up on every held data set (end of input, shutdown): each is
+    /// counted in `out.errors` as `TemplateMissing`.
+    pub fn drop_pending(&mut self, out: &mut Batch) {
+        for (_, st) in self.exporters.iter_mut() {
+            for p in st.pending.drain(..) {
+                out.errors.push(DecodeError::TemplateMissing {
+                    domain: p.key.domain,
+                    template_id: p.key.id,
+                });
+            }
+        }
+        self.pending_bytes = 0;
+    }
+
     /// Forgets an exporter's templates, sampling state and held data.
     pub fn forget(&mut self, exporter: &SocketAddr) {
         if let Some(st) = self.exporters.pop(exporter) {

@@ -115,3 +115,18 @@ fn held_bytes_are_bounded_across_exporters_and_released_on_eviction() {
     }
     assert_eq!(d.pending_bytes(), 0, "forgetting exporters releases what they held");
 }
+
+#[test]
+fn drop_pending_counts_every_held_set_as_missing() {
+    let mut d = Decoder::new();
+    let mut b = Batch::new();
+    d.decode(&ipfix(0, &[data(2, 0), data(1, 0)]), exporter(), NOW, &mut b).unwrap();
+    b.clear();
+    d.drop_pending(&mut b);
+    assert_eq!(codes(&b), ["template_missing", "template_missing"]);
+    assert_eq!(d.pending_bytes(), 0);
+    // A template now finds nothing to replay.
+    b.clear();
+    let r = d.decode(&ipfix(3, &[template()]), exporter(), NOW, &mut b).unwrap();
+    assert_eq!((r.flows, r.replayed), (0, 0));
+}
