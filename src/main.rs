@@ -54,6 +54,8 @@ enum Command {
 enum FormatArg {
     Json,
     Table,
+    /// No records, only the summary (checking or timing a capture).
+    Count,
 }
 
 fn parse_exporter(s: &str) -> Option<SocketAddr> {
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
             let format = match format {
                 Some(FormatArg::Json) => Format::Json,
                 Some(FormatArg::Table) => Format::Table,
+                Some(FormatArg::Count) => Format::Count,
                 None if std::io::stdout().is_terminal() => Format::Table,
                 None => Format::Json,
             };

@@ -15,6 +15,8 @@ use crate::flowjson::{counters_json, options_json, FlowJson};
 pub enum Format {
     Json,
     Table,
+    /// Decode and count only: the summary is the output.
+    Count,
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +129,7 @@ impl Run<'_> {
     fn print(&mut self, exporter: SocketAddr, protocol: &str) -> std::io::Result<()> {
         let b = &self.batch;
         match self.opts.format {
+            Format::Count => {}
             Format::Json => {
                 if self.opts.options {
                     for o in &b.options {

@@ -120,7 +120,8 @@ fn held_bytes_are_bounded_across_exporters_and_released_on_eviction() {
 fn drop_pending_counts_every_held_set_as_missing() {
     let mut d = Decoder::new();
     let mut b = Batch::new();
-    d.decode(&ipfix(0, &[data(2, 0), data(1, 0)]), exporter(), NOW, &mut b).unwrap();
+    d.decode(&ipfix(0, &[data(2, 0), data(1, 0)]), exporter(), NOW, &mut b)
+        .unwrap();
     b.clear();
     d.drop_pending(&mut b);
     assert_eq!(codes(&b), ["template_missing", "template_missing"]);
