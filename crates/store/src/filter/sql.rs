@@ -1,0 +1,199 @@
+//! The SQL back end: a filter compiled to a `WHERE` condition with bound
+//! parameters (user values are never spliced into the text). A [`Dialect`]
+//! says how parameters are written; DuckDB's is here, ClickHouse's will sit
+//! beside it.
+//!
+//! Columns are those of the `flows` table and of every rollup that keeps
+//! the field (see `schema.rs`); addresses are 128-bit numbers (IPv4
+//! v4-mapped), so a network is a `BETWEEN` range.
+
+use super::ast::{Expr, IfSide, Num, Pred, Prefix, Side};
+
+/// A bound value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    U64(u64),
+    /// An address as a 128-bit number.
+    Addr(u128),
+    Text(String),
+}
+
+/// How one SQL engine spells what differs between engines.
+pub trait Dialect {
+    /// The placeholder for parameter number `n` (1-based) holding `p`.
+    fn placeholder(&self, n: usize, p: &Param) -> String;
+}
+
+/// DuckDB: positional `?` parameters.
+pub struct DuckDb;
+
+impl Dialect for DuckDb {
+    fn placeholder(&self, _n: usize, _p: &Param) -> String {
+        "?".into()
+    }
+}
+
+/// A compiled condition and its parameters, in placeholder order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compiled {
+    pub sql: String,
+    pub params: Vec<Param>,
+}
+
+/// Fields a filter reads, by column name: the query planner uses this to
+/// find a rollup that keeps them all.
+pub fn columns(e: &Expr, out: &mut Vec<&'static str>) {
+    let mut add = |c: &'static str| {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    };
+    match e {
+        Expr::All => {}
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            columns(a, out);
+            columns(b, out);
+        }
+        Expr::Not(a) => columns(a, out),
+        Expr::Pred(p) => {
+            for c in pred_columns(p) {
+                add(c);
+            }
+        }
+    }
+}
+
+fn pred_columns(p: &Pred) -> Vec<&'static str> {
+    let pair = |s: Side, a: &'static str, b: &'static str| match s {
+        Side::Src => vec![a],
+        Side::Dst => vec![b],
+        Side::Any => vec![a, b],
+    };
+    match p {
+        Pred::Addr(s, _) => pair(*s, "src_addr", "dst_addr"),
+        Pred::Port(s, _) => pair(*s, "src_port", "dst_port"),
+        Pred::As(s, _) => pair(*s, "src_as", "dst_as"),
+        Pred::Country(s, _) => pair(*s, "src_country", "dst_country"),
+        Pred::Vlan(s, _) => pair(*s, "src_vlan", "dst_vlan"),
+        Pred::If(IfSide::In, _) => vec!["in_if"],
+        Pred::If(IfSide::Out, _) => vec!["out_if"],
+        Pred::If(IfSide::Any, _) => vec!["in_if", "out_if"],
+        Pred::Proto(_) => vec!["proto"],
+        Pred::IpVersion(_) => vec!["ip_version"],
+        Pred::Flags(_) => vec!["tcp_flags"],
+        Pred::Tos(_) => vec!["tos"],
+        Pred::Bytes(_) => vec!["bytes"],
+        Pred::Packets(_) => vec!["packets"],
+        Pred::Exporter(_) => vec!["exporter"],
+    }
+}
+
+pub fn compile(e: &Expr, d: &dyn Dialect) -> Compiled {
+    let mut c = Compiler { d, params: Vec::new() };
+    let sql = c.expr(e);
+    Compiled { sql, params: c.params }
+}
+
+struct Compiler<'a> {
+    d: &'a dyn Dialect,
+    params: Vec<Param>,
+}
+
+impl Compiler<'_> {
+    fn bind(&mut self, p: Param) -> String {
+        let ph = self.d.placeholder(self.params.len() + 1, &p);
+        self.params.push(p);
+        ph
+    }
+
+    fn expr(&mut self, e: &Expr) -> String {
+        match e {
+            Expr::All => "TRUE".into(),
+            Expr::And(a, b) => format!("({} AND {})", self.expr(a), self.expr(b)),
+            Expr::Or(a, b) => format!("({} OR {})", self.expr(a), self.expr(b)),
+            Expr::Not(a) => format!("(NOT {})", self.expr(a)),
+            // Absent fields make a term false, never NULL: NOT stays
+            // two-valued, as in the in-memory back end.
+            Expr::Pred(p) => format!("COALESCE({}, FALSE)", self.pred(p)),
+        }
+    }
+
+    fn num(&mut self, col: &str, n: &Num) -> String {
+        match n {
+            Num::Cmp(c, v) => format!("{col} {} {}", c.sql(), self.bind(Param::U64(*v))),
+            Num::In(ranges) => {
+                let parts: Vec<String> = ranges
+                    .iter()
+                    .map(|&(lo, hi)| {
+                        if lo == hi {
+                            format!("{col} = {}", self.bind(Param::U64(lo)))
+                        } else {
+                            let a = self.bind(Param::U64(lo));
+                            let b = self.bind(Param::U64(hi));
+                            format!("{col} BETWEEN {a} AND {b}")
+                        }
+                    })
+                    .collect();
+                format!("({})", parts.join(" OR "))
+            }
+        }
+    }
+
+    fn prefix(&mut self, col: &str, p: &Prefix) -> String {
+        let (lo, hi) = p.range();
+        if lo == hi {
+            format!("{col} = {}", self.bind(Param::Addr(lo)))
+        } else {
+            let a = self.bind(Param::Addr(lo));
+            let b = self.bind(Param::Addr(hi));
+            format!("{col} BETWEEN {a} AND {b}")
+        }
+    }
+
+    fn sided(&mut self, side: Side, src: &str, dst: &str, f: impl Fn(&mut Self, &str) -> String) -> String {
+        match side {
+            Side::Src => f(self, src),
+            Side::Dst => f(self, dst),
+            Side::Any => {
+                let a = f(self, src);
+                let b = f(self, dst);
+                format!("(COALESCE({a}, FALSE) OR COALESCE({b}, FALSE))")
+            }
+        }
+    }
+
+    fn pred(&mut self, p: &Pred) -> String {
+        match p {
+            Pred::Addr(s, pre) => self.sided(*s, "src_addr", "dst_addr", |c, col| c.prefix(col, pre)),
+            Pred::Port(s, n) => self.sided(*s, "src_port", "dst_port", |c, col| c.num(col, n)),
+            Pred::As(s, n) => self.sided(*s, "src_as", "dst_as", |c, col| c.num(col, n)),
+            Pred::Country(s, code) => {
+                let text = String::from_utf8_lossy(code).into_owned();
+                self.sided(*s, "src_country", "dst_country", |c, col| {
+                    format!("{col} = {}", c.bind(Param::Text(text.clone())))
+                })
+            }
+            Pred::Vlan(s, n) => self.sided(*s, "src_vlan", "dst_vlan", |c, col| c.num(col, n)),
+            Pred::If(side, n) => match side {
+                IfSide::In => self.num("in_if", n),
+                IfSide::Out => self.num("out_if", n),
+                IfSide::Any => {
+                    let a = self.num("in_if", n);
+                    let b = self.num("out_if", n);
+                    format!("(COALESCE({a}, FALSE) OR COALESCE({b}, FALSE))")
+                }
+            },
+            Pred::Proto(n) => self.num("proto", n),
+            Pred::IpVersion(v) => format!("ip_version = {}", self.bind(Param::U64(u64::from(*v)))),
+            Pred::Flags(m) => {
+                let a = self.bind(Param::U64(u64::from(*m)));
+                let b = self.bind(Param::U64(u64::from(*m)));
+                format!("(tcp_flags & {a}) = {b}")
+            }
+            Pred::Tos(n) => self.num("tos", n),
+            Pred::Bytes(n) => self.num("bytes", n),
+            Pred::Packets(n) => self.num("packets", n),
+            Pred::Exporter(pre) => self.prefix("exporter", pre),
+        }
+    }
+}
