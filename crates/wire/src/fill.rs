@@ -372,7 +372,7 @@ impl Scratch {
             Some(i)
         } else if let (Some(i), Some(sp)) = (self.packet_interval, self.packet_space) {
             // Select `i` packets, then skip `sp`: one in (i+sp)/i.
-            (i > 0).then(|| (i + sp) / i)
+            (i > 0).then(|| i.saturating_add(sp) / i)
         } else if let (Some(size), Some(pop)) = (self.sampling_size, self.sampling_population) {
             (size > 0).then(|| pop / size)
         } else {

@@ -311,3 +311,18 @@ fn spoofed_exporters_are_bounded_by_the_lru() {
     }
     assert_eq!(d.exporter_count(), 100);
 }
+
+/// Found by the stateful fuzz target: interval + space overflowed u64.
+#[test]
+fn sampling_packet_interval_plus_space_overflowing_u64_does_not_panic() {
+    // Template 256: samplingPacketInterval (305) and samplingPacketSpace
+    // (306), 8 bytes each, then sourceIPv4Address.
+    let t = [0, 2, 0, 20, 1, 0, 0, 3, 1, 49, 0, 8, 1, 50, 0, 8, 0, 8, 0, 4];
+    let mut data = vec![1, 0, 0, 24];
+    data.extend_from_slice(&[0xff; 16]);
+    data.extend_from_slice(&[10, 0, 0, 1]);
+    let (r, b) = hostile(&[ipfix(&t), ipfix(&data)]);
+    assert!(r.is_ok());
+    assert_eq!(b.flows.len(), 1);
+    assert_eq!(b.flows[0].sampling_rate, Some(1), "(MAX + MAX) / MAX, saturating");
+}
