@@ -4,6 +4,7 @@
 //! absent fields are written as zero (the wire has no "absent" for them).
 
 pub mod fields;
+pub mod generate;
 pub mod sflow;
 pub mod templated;
 pub mod v5;
