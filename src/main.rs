@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use flowlens_app::decode::{self, DecodeOptions, Format};
+use flowlens_app::query;
 
 #[derive(Parser)]
 #[command(
@@ -48,6 +49,51 @@ enum Command {
         #[arg(long)]
         options: bool,
     },
+    /// Ask a data directory about its flows: a listing, or the top values
+    /// of one or more dimensions.
+    ///
+    /// Examples:
+    ///   flowlens query 'proto tcp and dst port 443' --since 1h --top 10 --by src_addr
+    ///   flowlens query 'src net 10.0.0.0/8' --limit 50 --order bytes
+    Query {
+        /// Filter in the filter language (nfdump style); empty for all.
+        #[arg(default_value = "")]
+        filter: String,
+        /// Data directory (storage.data_dir).
+        #[arg(long, default_value = "./flowlens-data", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Start: relative (1h, 15m, 7d), unix seconds or RFC 3339.
+        #[arg(long, default_value = "1h")]
+        since: String,
+        /// End, in the same forms.
+        #[arg(long, default_value = "now")]
+        until: String,
+        /// Group by these dimensions (comma-separated: src_addr, dst_addr,
+        /// src_port, dst_port, proto, src_as, dst_as, in_if, out_if,
+        /// exporter, src_country, dst_country, ip_version).
+        #[arg(long, value_delimiter = ',')]
+        by: Vec<String>,
+        /// With --by: how many top values.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Listing: time (newest first), +time, bytes, packets. With --by: the
+        /// metric to rank by (bytes, packets, flows).
+        #[arg(long, default_value = "time")]
+        order: String,
+        /// Listing: how many flows.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: QueryFormatArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum QueryFormatArg {
+    Table,
+    Json,
+    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -67,6 +113,44 @@ fn parse_exporter(s: &str) -> Option<SocketAddr> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Query {
+            filter,
+            data_dir,
+            since,
+            until,
+            by,
+            top,
+            order,
+            limit,
+            format,
+        } => {
+            let opts = query::QueryOptions {
+                data_dir,
+                filter,
+                since,
+                until,
+                by,
+                top,
+                order,
+                limit,
+                format: match format {
+                    QueryFormatArg::Table => query::Format::Table,
+                    QueryFormatArg::Json => query::Format::Json,
+                    QueryFormatArg::Csv => query::Format::Csv,
+                },
+            };
+            let now = flowlens_wire_now();
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            match query::run(&opts, now, &mut out).and_then(|()| Ok(std::io::Write::flush(&mut out)?)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(query::QueryCmdError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("flowlens: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Decode {
             files,
             format,
@@ -110,4 +194,13 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The wall clock, read once here at the edge (libraries take time as a
+/// parameter).
+fn flowlens_wire_now() -> flowlens_app::Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    flowlens_app::Timestamp(d.as_nanos() as i64)
 }

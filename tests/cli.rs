@@ -263,3 +263,131 @@ fn unreadable_or_non_capture_files_exit_2_with_one_line() {
         assert!(err.starts_with("flowlens: "), "{err}");
     }
 }
+
+// ---- flowlens query ----
+
+/// A data directory holding 2,000 generated flows received in the last
+/// ten minutes; returns it with the flows.
+fn data_dir_with_flows(name: &str) -> (PathBuf, Vec<flowlens_store::Flow>) {
+    use flowlens_wire::encode::generate::TrafficGen;
+    use flowlens_wire::{Protocol, Timestamp};
+    let dir = temp(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = flowlens_store::Store::open(flowlens_store::StoreConfig {
+        data_dir: dir.clone(),
+        flush_interval: std::time::Duration::from_millis(50),
+    })
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut g = TrafficGen::new(5, "192.0.2.1:2055".parse().unwrap(), Protocol::Ipfix, Some(100));
+    let flows: Vec<flowlens_store::Flow> = (0..2_000)
+        .map(|i| {
+            let t = Timestamp::from_secs(now - 600 + i * 600 / 2_000);
+            let mut r = g.flow(t);
+            r.time_received = t;
+            flowlens_store::Flow::new(r)
+        })
+        .collect();
+    let w = flowlens_store::Writer::start(&store).unwrap();
+    w.send(flows.clone()).unwrap();
+    w.close();
+    (dir, flows)
+}
+
+#[test]
+fn query_top_talkers_as_a_table_and_as_json() {
+    let (dir, flows) = data_dir_with_flows("query-top");
+    let d = data(&dir);
+    let o = flowlens(&[
+        "query",
+        "proto tcp",
+        "--data-dir",
+        &d,
+        "--since",
+        "1h",
+        "--by",
+        "src_addr",
+        "--top",
+        "5",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1 + 5 + 2, "header, 5 rows, other, total:\n{text}");
+    assert!(lines[0].starts_with("src_addr") && lines[0].contains("bytes") && lines[0].ends_with("share"));
+    assert!(
+        lines[7].starts_with("(total)") && lines[7].ends_with("100.0%"),
+        "{text}"
+    );
+
+    let o = flowlens(&[
+        "query",
+        "proto tcp",
+        "--data-dir",
+        &d,
+        "--since",
+        "1h",
+        "--by",
+        "src_addr,dst_port",
+        "--top",
+        "3",
+        "--format",
+        "json",
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    let tcp: Vec<_> = flows.iter().filter(|f| f.record.proto == Some(6)).collect();
+    assert_eq!(v["total"]["flows"], tcp.len() as u64);
+    assert_eq!(
+        v["total"]["bytes"],
+        tcp.iter().map(|f| f.record.scaled_bytes().unwrap()).sum::<u64>(),
+        "sampling-corrected"
+    );
+    assert_eq!(v["rows"].as_array().unwrap().len(), 3);
+    assert_eq!(v["by"], serde_json::json!(["src_addr", "dst_port"]));
+}
+
+#[test]
+fn query_lists_flows_as_csv_and_refuses_bad_input_clearly() {
+    let (dir, _) = data_dir_with_flows("query-list");
+    let d = data(&dir);
+    let o = flowlens(&[
+        "query",
+        "dst port 443",
+        "--data-dir",
+        &d,
+        "--limit",
+        "3",
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert!(
+        text.lines().skip(1).all(|l| l.split(',').nth(6) == Some("443")),
+        "{text}"
+    );
+
+    let bad = flowlens(&["query", "proto tcp and port htps", "--data-dir", &d]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("at column 20: expected a port number"),
+        "{}",
+        stderr(&bad)
+    );
+    let bad = flowlens(&["query", "", "--data-dir", &d, "--by", "colour"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("unknown dimension \"colour\""),
+        "{}",
+        stderr(&bad)
+    );
+    let bad = flowlens(&["query", "", "--data-dir", &d, "--since", "yesterday"]);
+    assert!(stderr(&bad).contains("is not a time"), "{}", stderr(&bad));
+    let none = flowlens(&["query", "", "--data-dir", "/nonexistent/flowlens-data"]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(stderr(&none).contains("no flow database"), "{}", stderr(&none));
+}

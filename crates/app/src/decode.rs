@@ -150,22 +150,7 @@ impl Run<'_> {
             }
             Format::Table => {
                 if !self.table_header && !b.flows.is_empty() {
-                    writeln!(
-                        self.out,
-                        "{:<24} {:<8} {:>5} {:>39} {:>5}   {:<39} {:>5} {:>12} {:>9} {:>6} {:>6} {:>6}  exporter",
-                        "start",
-                        "protocol",
-                        "proto",
-                        "src",
-                        "sport",
-                        "dst",
-                        "dport",
-                        "bytes",
-                        "packets",
-                        "in",
-                        "out",
-                        "rate"
-                    )?;
+                    table_header(&mut *self.out)?;
                     self.table_header = true;
                 }
                 for r in &b.flows {
@@ -181,7 +166,17 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "-".to_string(), |v| v.to_string())
 }
 
-fn table_row(out: &mut dyn Write, r: &FlowRecord) -> std::io::Result<()> {
+/// The column titles of [`table_row`].
+pub(crate) fn table_header(out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<24} {:<8} {:>5} {:>39} {:>5}   {:<39} {:>5} {:>12} {:>9} {:>6} {:>6} {:>6}  exporter",
+        "start", "protocol", "proto", "src", "sport", "dst", "dport", "bytes", "packets", "in", "out", "rate"
+    )
+}
+
+/// One flow as an aligned table row.
+pub(crate) fn table_row(out: &mut dyn Write, r: &FlowRecord) -> std::io::Result<()> {
     let start = r.time_start.map(|t| {
         let s = crate::flowjson::rfc3339(Timestamp(t.as_millis() * 1_000_000));
         s.trim_end_matches('Z').replace('T', " ")

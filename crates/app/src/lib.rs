@@ -1,6 +1,9 @@
 //! The FlowLens application: everything between the wire decoders and the
-//! `flowlens` binary. For now: reading captures and the `decode` command.
+//! `flowlens` binary: reading captures, the `decode` and `query` commands.
 
 pub mod capture;
 pub mod decode;
 pub mod flowjson;
+pub mod query;
+pub mod timespec;
+pub use flowlens_wire::Timestamp;

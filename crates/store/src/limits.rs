@@ -10,3 +10,22 @@ pub const MAX_FILTER_DEPTH: usize = 64;
 
 /// Items in one `in [...]` list.
 pub const MAX_FILTER_LIST: usize = 1_024;
+
+/// Flow batches queued for the writer before senders wait (back-pressure).
+pub const WRITER_QUEUE_BATCHES: usize = 64;
+
+/// Rows the writer holds before it flushes early, whatever the interval.
+pub const MAX_ROWS_PER_FLUSH: usize = 262_144;
+
+/// Rows one query may return (top-N rows, a page of flows).
+pub const MAX_QUERY_LIMIT: usize = 10_000;
+
+/// Dimensions one top-N may group by (a Sankey needs up to 4).
+pub const MAX_QUERY_DIMS: usize = 4;
+
+/// Points in one time series.
+pub const MAX_SERIES_POINTS: usize = 10_000;
+
+/// Distinct dimension combinations kept per 1-minute rollup bucket; more
+/// fold into one row with every dimension NULL (counted).
+pub const MAX_ROLLUP_KEYS_PER_BUCKET: usize = 100_000;

@@ -139,3 +139,15 @@ pub fn decode_payloads(payloads: &[Vec<u8>], exporter: SocketAddr) -> Vec<Decode
         })
         .collect()
 }
+
+/// The entries of `dir` that pass `keep`, sorted by path.
+pub fn sorted_entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| keep(p))
+        .collect();
+    v.sort();
+    v
+}

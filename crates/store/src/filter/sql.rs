@@ -13,7 +13,7 @@ use super::ast::{Expr, IfSide, Num, Pred, Prefix, Side};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Param {
     U64(u64),
-    /// An address as a 128-bit number.
+    /// An address as a 128-bit number (for engines with such a type).
     Addr(u128),
     Text(String),
 }
@@ -22,14 +22,51 @@ pub enum Param {
 pub trait Dialect {
     /// The placeholder for parameter number `n` (1-based) holding `p`.
     fn placeholder(&self, n: usize, p: &Param) -> String;
+
+    /// `col` (a logical address column such as `src_addr`) within the
+    /// inclusive range `lo..=hi` of 128-bit addresses; `bind` returns the
+    /// placeholder for a value.
+    fn addr_range(&self, col: &str, lo: u128, hi: u128, bind: &mut dyn FnMut(Param) -> String) -> String;
 }
 
-/// DuckDB: positional `?` parameters.
+/// DuckDB: positional `?` parameters; an address is two `UBIGINT`
+/// columns `<col>_hi`, `<col>_lo` (see `schema.rs`).
 pub struct DuckDb;
 
 impl Dialect for DuckDb {
     fn placeholder(&self, _n: usize, _p: &Param) -> String {
         "?".into()
+    }
+
+    fn addr_range(&self, col: &str, lo: u128, hi: u128, bind: &mut dyn FnMut(Param) -> String) -> String {
+        let (h1, l1) = ((lo >> 64) as u64, lo as u64);
+        let (h2, l2) = ((hi >> 64) as u64, hi as u64);
+        if h1 == h2 {
+            let h = bind(Param::U64(h1));
+            if l1 == l2 {
+                let l = bind(Param::U64(l1));
+                return format!("({col}_hi = {h} AND {col}_lo = {l})");
+            }
+            let a = bind(Param::U64(l1));
+            let b = bind(Param::U64(l2));
+            format!("({col}_hi = {h} AND {col}_lo BETWEEN {a} AND {b})")
+        } else if l1 == 0 && l2 == u64::MAX {
+            // A prefix of /64 or shorter: the high half alone decides.
+            let a = bind(Param::U64(h1));
+            let b = bind(Param::U64(h2));
+            format!("{col}_hi BETWEEN {a} AND {b}")
+        } else {
+            // Any other range (prefixes never produce one). Positional
+            // parameters: bind each occurrence.
+            let (a1, b1) = (bind(Param::U64(h1)), bind(Param::U64(h1)));
+            let l = bind(Param::U64(l1));
+            let (a2, b2) = (bind(Param::U64(h2)), bind(Param::U64(h2)));
+            let r = bind(Param::U64(l2));
+            format!(
+                "(({col}_hi > {a1} OR ({col}_hi = {b1} AND {col}_lo >= {l})) \
+                 AND ({col}_hi < {a2} OR ({col}_hi = {b2} AND {col}_lo <= {r})))"
+            )
+        }
     }
 }
 
@@ -141,13 +178,8 @@ impl Compiler<'_> {
 
     fn prefix(&mut self, col: &str, p: &Prefix) -> String {
         let (lo, hi) = p.range();
-        if lo == hi {
-            format!("{col} = {}", self.bind(Param::Addr(lo)))
-        } else {
-            let a = self.bind(Param::Addr(lo));
-            let b = self.bind(Param::Addr(hi));
-            format!("{col} BETWEEN {a} AND {b}")
-        }
+        let d = self.d;
+        d.addr_range(col, lo, hi, &mut |v| self.bind(v))
     }
 
     fn sided(&mut self, side: Side, src: &str, dst: &str, f: impl Fn(&mut Self, &str) -> String) -> String {

@@ -77,12 +77,7 @@ fn logstash_goldens_agree() {
     let ls = root.join("logstash-codec-netflow");
     let mut checked = BTreeMap::<&str, u64>::new();
     let mut failures = Vec::new();
-    let mut goldens: Vec<_> = std::fs::read_dir(ls.join("golden"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    goldens.sort();
+    let goldens = common::sorted_entries(&ls.join("golden"), |_| true);
     for g in goldens {
         let name = g.file_name().unwrap().to_string_lossy().to_string();
         if name.starts_with('_') {

@@ -438,24 +438,12 @@ type Getter<'a> = Box<dyn Fn(&str) -> String + 'a>;
 fn telegraf_goldens_agree() {
     let Some(root) = common::flowdata() else { return };
     let cases_dir = root.join("telegraf/testcases");
-    let mut cases: Vec<_> = std::fs::read_dir(&cases_dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    cases.sort();
+    let cases = common::sorted_entries(&cases_dir, |p| p.is_dir());
     let mut failures = Vec::new();
     let mut checked = BTreeMap::<&str, u64>::new();
     for case in &cases {
         let name = case.file_name().unwrap().to_string_lossy().to_string();
-        let mut bins: Vec<_> = std::fs::read_dir(case)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "bin"))
-            .collect();
-        bins.sort();
+        let bins = common::sorted_entries(case, |p| p.extension().is_some_and(|x| x == "bin"));
         let payloads: Vec<Vec<u8>> = bins.iter().map(|p| std::fs::read(p).unwrap()).collect();
         let decoded = common::decode_payloads(&payloads, "127.0.0.1:2055".parse().unwrap());
         let flows: Vec<&FlowRecord> = decoded.iter().flat_map(|d| d.flows.iter()).collect();

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::common;
+
 /// One input: captures (in order) or bare payloads (wrapped for tshark).
 pub(super) struct Stream {
     pub name: String,
@@ -19,12 +21,7 @@ pub(super) fn streams(root: &Path) -> Vec<Stream> {
     let mut seen = BTreeSet::new();
     // akvorado: template capture then data capture.
     let akv = root.join("akvorado/netflow");
-    let mut akv_files: Vec<_> = std::fs::read_dir(&akv)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .collect();
-    akv_files.sort();
+    let akv_files = common::sorted_entries(&akv, |_| true);
     for f in &akv_files {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         if let Some(base) = name.strip_suffix("-data.pcap") {
@@ -103,12 +100,7 @@ pub(super) fn raw_streams(root: &Path, streams: &mut Vec<Stream>) {
             payloads: inputs.iter().map(|f| read(&ls.join("dat").join(f))).collect(),
         });
     }
-    let mut dats: Vec<_> = std::fs::read_dir(ls.join("dat"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    dats.sort();
+    let dats = common::sorted_entries(&ls.join("dat"), |_| true);
     for d in dats {
         let name = d.file_name().unwrap().to_string_lossy().to_string();
         if !used.contains(&name) {
@@ -120,21 +112,9 @@ pub(super) fn raw_streams(root: &Path, streams: &mut Vec<Stream>) {
         }
     }
     let tg = root.join("telegraf/testcases");
-    let mut cases: Vec<_> = std::fs::read_dir(&tg)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    cases.sort();
+    let cases = common::sorted_entries(&tg, |p| p.is_dir());
     for c in cases {
-        let mut bins: Vec<_> = std::fs::read_dir(&c)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "bin"))
-            .collect();
-        bins.sort();
+        let bins = common::sorted_entries(&c, |p| p.extension().is_some_and(|x| x == "bin"));
         streams.push(Stream {
             name: format!("telegraf/{}", c.file_name().unwrap().to_string_lossy()),
             pcaps: vec![],
@@ -142,13 +122,7 @@ pub(super) fn raw_streams(root: &Path, streams: &mut Vec<Stream>) {
         });
     }
     for dir in ["graylog-plugin-netflow", "logstash-codec-sflow"] {
-        let mut dats: Vec<_> = std::fs::read_dir(root.join(dir))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "dat"))
-            .collect();
-        dats.sort();
+        let dats = common::sorted_entries(&root.join(dir), |p| p.extension().is_some_and(|x| x == "dat"));
         for d in dats {
             let name = format!("{dir}/{}", d.file_name().unwrap().to_string_lossy());
             streams.push(Stream {

@@ -1,0 +1,681 @@
+//! The query engine: the one API the HTTP layer and the CLI use to ask the
+//! store questions — top-N, time series, flow search. Each answer says which
+//! table answered it.
+//!
+//! Time ranges select on `time_received` (when the collector got the flow:
+//! always present, and what retention and rollups bucket by).
+
+use std::fmt;
+use std::net::IpAddr;
+
+use duckdb::types::Value;
+use flowlens_wire::Timestamp;
+
+use crate::filter::sql::{DuckDb, Param};
+use crate::flow::addr_from_key;
+use crate::limits::{MAX_QUERY_DIMS, MAX_QUERY_LIMIT, MAX_SERIES_POINTS};
+use crate::{rollup, schema, Filter, Flow, Store, StoreError};
+
+/// What to add up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    Bytes,
+    Packets,
+    Flows,
+}
+
+impl Metric {
+    pub fn parse(s: &str) -> Result<Metric, StoreError> {
+        match s {
+            "bytes" => Ok(Metric::Bytes),
+            "packets" => Ok(Metric::Packets),
+            "flows" => Ok(Metric::Flows),
+            _ => Err(StoreError::Query(format!(
+                "unknown metric \"{s}\": use bytes, packets or flows"
+            ))),
+        }
+    }
+
+    /// The aggregate over a [`Source`] subquery (`n` counts flows).
+    fn sql(self) -> &'static str {
+        match self {
+            Metric::Bytes => "sum(bytes)",
+            Metric::Packets => "sum(packets)",
+            Metric::Flows => "sum(n)",
+        }
+    }
+}
+
+/// A dimension to group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dim {
+    SrcAddr,
+    DstAddr,
+    SrcPort,
+    DstPort,
+    Proto,
+    SrcAs,
+    DstAs,
+    InIf,
+    OutIf,
+    Exporter,
+    SrcCountry,
+    DstCountry,
+    IpVersion,
+}
+
+pub const DIMS: &[(&str, Dim)] = &[
+    ("src_addr", Dim::SrcAddr),
+    ("dst_addr", Dim::DstAddr),
+    ("src_port", Dim::SrcPort),
+    ("dst_port", Dim::DstPort),
+    ("proto", Dim::Proto),
+    ("src_as", Dim::SrcAs),
+    ("dst_as", Dim::DstAs),
+    ("in_if", Dim::InIf),
+    ("out_if", Dim::OutIf),
+    ("exporter", Dim::Exporter),
+    ("src_country", Dim::SrcCountry),
+    ("dst_country", Dim::DstCountry),
+    ("ip_version", Dim::IpVersion),
+];
+
+impl Dim {
+    /// Parses a dimension name; `src_ip`/`dst_ip` are accepted too.
+    pub fn parse(s: &str) -> Result<Dim, StoreError> {
+        let s = match s {
+            "src_ip" => "src_addr",
+            "dst_ip" => "dst_addr",
+            "protocol" => "proto",
+            other => other,
+        };
+        DIMS.iter().find(|(n, _)| *n == s).map(|(_, d)| *d).ok_or_else(|| {
+            let names: Vec<&str> = DIMS.iter().map(|(n, _)| *n).collect();
+            StoreError::Query(format!("unknown dimension \"{s}\": use one of {}", names.join(", ")))
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        DIMS.iter()
+            .find(|(_, d)| *d == self)
+            .map(|(n, _)| *n)
+            .expect("every dim is named")
+    }
+
+    /// The columns selected and grouped for this dimension.
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            Dim::SrcAddr => &["src_addr_hi", "src_addr_lo"],
+            Dim::DstAddr => &["dst_addr_hi", "dst_addr_lo"],
+            Dim::Exporter => &["exporter_hi", "exporter_lo"],
+            Dim::SrcPort => &["src_port"],
+            Dim::DstPort => &["dst_port"],
+            Dim::Proto => &["proto"],
+            Dim::SrcAs => &["src_as"],
+            Dim::DstAs => &["dst_as"],
+            Dim::InIf => &["in_if"],
+            Dim::OutIf => &["out_if"],
+            Dim::SrcCountry => &["src_country"],
+            Dim::DstCountry => &["dst_country"],
+            Dim::IpVersion => &["ip_version"],
+        }
+    }
+
+    fn value(self, row: &duckdb::Row<'_>, at: usize) -> duckdb::Result<Key> {
+        Ok(match self {
+            Dim::SrcAddr | Dim::DstAddr | Dim::Exporter => {
+                let h: Option<u64> = row.get(at)?;
+                let l: Option<u64> = row.get(at + 1)?;
+                match h.zip(l) {
+                    Some((h, l)) => Key::Addr(addr_from_key((u128::from(h) << 64) | u128::from(l))),
+                    None => Key::None,
+                }
+            }
+            Dim::SrcCountry | Dim::DstCountry => row.get::<_, Option<String>>(at)?.map_or(Key::None, Key::Text),
+            _ => row.get::<_, Option<u64>>(at)?.map_or(Key::None, Key::Int),
+        })
+    }
+}
+
+/// One value of a dimension.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key {
+    /// The flow does not carry the field.
+    None,
+    Int(u64),
+    Addr(IpAddr),
+    Text(String),
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::None => f.write_str("-"),
+            Key::Int(n) => write!(f, "{n}"),
+            Key::Addr(a) => write!(f, "{a}"),
+            Key::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// A half-open time range `[since, until)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    pub since: Timestamp,
+    pub until: Timestamp,
+}
+
+impl TimeRange {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.until <= self.since {
+            return Err(StoreError::Query("the time range ends before it starts".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Byte, packet and flow totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub bytes: u64,
+    pub packets: u64,
+    pub flows: u64,
+}
+
+impl Totals {
+    pub fn get(&self, m: Metric) -> u64 {
+        match m {
+            Metric::Bytes => self.bytes,
+            Metric::Packets => self.packets,
+            Metric::Flows => self.flows,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TopQuery {
+    pub range: TimeRange,
+    pub filter: Filter,
+    pub by: Vec<Dim>,
+    pub metric: Metric,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopRow {
+    pub keys: Vec<Key>,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopAnswer {
+    pub by: Vec<Dim>,
+    pub metric: Metric,
+    pub rows: Vec<TopRow>,
+    /// Everything matching the filter outside the top rows.
+    pub other: Totals,
+    pub total: Totals,
+    /// The table that answered.
+    pub table: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Newest first (the default).
+    TimeDesc,
+    TimeAsc,
+    BytesDesc,
+    PacketsDesc,
+}
+
+impl Order {
+    pub fn parse(s: &str) -> Result<Order, StoreError> {
+        match s {
+            "time" | "-time" | "time_desc" => Ok(Order::TimeDesc),
+            "+time" | "time_asc" => Ok(Order::TimeAsc),
+            "bytes" => Ok(Order::BytesDesc),
+            "packets" => Ok(Order::PacketsDesc),
+            _ => Err(StoreError::Query(format!(
+                "unknown order \"{s}\": use time (newest first), +time, bytes or packets"
+            ))),
+        }
+    }
+
+    /// Sort column, direction.
+    fn sql(self) -> (&'static str, &'static str) {
+        match self {
+            Order::TimeDesc => ("epoch_us(time_received)", "DESC"),
+            Order::TimeAsc => ("epoch_us(time_received)", "ASC"),
+            Order::BytesDesc => ("bytes", "DESC"),
+            Order::PacketsDesc => ("packets", "DESC"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FlowQuery {
+    pub range: TimeRange,
+    pub filter: Filter,
+    pub order: Order,
+    pub limit: usize,
+    /// From the previous page's `next`.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowPage {
+    pub flows: Vec<Flow>,
+    /// Pass back as `cursor` for the next page; `None` on the last page.
+    pub next: Option<String>,
+    pub table: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeriesQuery {
+    pub range: TimeRange,
+    pub step_secs: u64,
+    pub filter: Filter,
+    pub metric: Metric,
+    /// Split by one dimension: its top `top` values, the rest as "other".
+    pub by: Option<Dim>,
+    pub top: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesAnswer {
+    /// Bucket start times.
+    pub times: Vec<Timestamp>,
+    /// (label, one value per bucket); label `None` is the total (no `by`) or
+    /// "other".
+    pub series: Vec<(Option<Key>, Vec<u64>)>,
+    pub step_secs: u64,
+    pub table: &'static str,
+}
+
+fn bind(params: &[Param]) -> Vec<Value> {
+    params
+        .iter()
+        .map(|p| match p {
+            Param::U64(v) => Value::UBigInt(*v),
+            Param::Addr(v) => Value::UHugeInt(*v),
+            Param::Text(t) => Value::Text(t.clone()),
+        })
+        .collect()
+}
+
+fn ts(t: Timestamp) -> Value {
+    Value::Timestamp(duckdb::types::TimeUnit::Microsecond, t.as_nanos() / 1_000)
+}
+
+/// Where an answer comes from: raw flows, or a rollup up to its watermark
+/// and raw flows after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Raw,
+    Rollup { table: &'static str, watermark_us: i64 },
+}
+
+impl Source {
+    pub fn table(self) -> &'static str {
+        match self {
+            Source::Raw => "flows",
+            Source::Rollup { table, .. } => table,
+        }
+    }
+}
+
+/// A port of a raw flow folded as the rollups fold it (see `rollup.rs`).
+fn folded_port(col: &str, other: &str) -> String {
+    format!(
+        "CASE WHEN {col} IS NULL THEN NULL WHEN {col} < 1024 OR {other} IS NULL OR {col} <= {other} \
+         THEN {col} ELSE 0 END AS {col}"
+    )
+}
+
+/// A subquery `(…) AS s` with columns `ts_us`, the dimension `cols`,
+/// `bytes`, `packets` and `n` (flows), for `range` and `filter`.
+fn source_sql(source: Source, range: &TimeRange, filter: &Filter, cols: &[&str]) -> (String, Vec<Value>) {
+    let since = range.since.as_nanos() / 1_000;
+    let until = range.until.as_nanos() / 1_000;
+    let raw_part = |from: i64, to: i64, fold: bool, params: &mut Vec<Value>| {
+        let c = filter.to_sql(&DuckDb);
+        let list: Vec<String> = cols
+            .iter()
+            .map(|col| match (*col, fold) {
+                ("src_port", true) => folded_port("src_port", "dst_port"),
+                ("dst_port", true) => folded_port("dst_port", "src_port"),
+                (col, _) => col.to_string(),
+            })
+            .collect();
+        params.extend([ts(Timestamp::from_micros(from)), ts(Timestamp::from_micros(to))]);
+        params.extend(bind(&c.params));
+        format!(
+            "SELECT epoch_us(time_received) AS ts_us{}{}, bytes, packets, 1 AS n FROM flows \
+             WHERE time_received >= ? AND time_received < ? AND {}",
+            if list.is_empty() { "" } else { ", " },
+            list.join(", "),
+            c.sql
+        )
+    };
+    let mut params = Vec::new();
+    let sql = match source {
+        Source::Raw => raw_part(since, until, false, &mut params),
+        Source::Rollup { table, watermark_us } => {
+            let c = filter.to_sql(&DuckDb);
+            let mid = watermark_us.clamp(since, until);
+            params.extend([ts(Timestamp::from_micros(since)), ts(Timestamp::from_micros(mid))]);
+            params.extend(bind(&c.params));
+            let list = cols.iter().map(|c| format!(", {c}")).collect::<String>();
+            let rollup = format!(
+                "SELECT epoch_us(time_received) AS ts_us{list}, bytes, packets, flows AS n FROM {table} \
+                 WHERE time_received >= ? AND time_received < ? AND {}",
+                c.sql
+            );
+            let raw = raw_part(mid, until, true, &mut params);
+            format!("{rollup} UNION ALL {raw}")
+        }
+    };
+    (format!("({sql}) AS s"), params)
+}
+fn check_limit(limit: usize) -> Result<(), StoreError> {
+    if limit == 0 || limit > MAX_QUERY_LIMIT {
+        return Err(StoreError::Query(format!(
+            "limit must be 1 to {MAX_QUERY_LIMIT}, not {limit}"
+        )));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The top `limit` values of one or more dimensions by `metric`.
+    pub fn top(&self, q: &TopQuery) -> Result<TopAnswer, StoreError> {
+        q.range.check()?;
+        check_limit(q.limit)?;
+        if q.by.is_empty() || q.by.len() > MAX_QUERY_DIMS {
+            return Err(StoreError::Query(format!(
+                "give 1 to {MAX_QUERY_DIMS} dimensions to group by"
+            )));
+        }
+        let c = self.connection()?;
+        let source = self.plan(&c, &q.range, &q.filter, &q.by, None)?;
+        let cols: Vec<&str> = q.by.iter().flat_map(|d| d.columns().iter().copied()).collect();
+        let (sub, params) = source_sql(source, &q.range, &q.filter, &cols);
+        let list = cols.join(", ");
+        let sql = format!(
+            "SELECT {list}, coalesce(sum(bytes), 0)::UBIGINT, coalesce(sum(packets), 0)::UBIGINT, \
+             coalesce(sum(n), 0)::UBIGINT FROM {sub} GROUP BY {list} ORDER BY {} DESC, {list} LIMIT {}",
+            q.metric.sql(),
+            q.limit
+        );
+        let mut st = c.prepare(&sql)?;
+        let rows = st.query_map(duckdb::params_from_iter(params.iter()), |r| {
+            let mut keys = Vec::new();
+            let mut at = 0;
+            for d in &q.by {
+                keys.push(d.value(r, at)?);
+                at += d.columns().len();
+            }
+            Ok(TopRow {
+                keys,
+                totals: Totals {
+                    bytes: r.get(at)?,
+                    packets: r.get(at + 1)?,
+                    flows: r.get(at + 2)?,
+                },
+            })
+        })?;
+        let rows: Vec<TopRow> = rows.collect::<Result<_, _>>()?;
+        let (sub, params) = source_sql(source, &q.range, &q.filter, &[]);
+        let total = self.totals(&c, &sub, &params)?;
+        let sum = rows.iter().fold(Totals::default(), |a, r| Totals {
+            bytes: a.bytes + r.totals.bytes,
+            packets: a.packets + r.totals.packets,
+            flows: a.flows + r.totals.flows,
+        });
+        Ok(TopAnswer {
+            by: q.by.clone(),
+            metric: q.metric,
+            rows,
+            other: Totals {
+                bytes: total.bytes - sum.bytes,
+                packets: total.packets - sum.packets,
+                flows: total.flows - sum.flows,
+            },
+            total,
+            table: source.table(),
+        })
+    }
+
+    fn totals(&self, c: &duckdb::Connection, sub: &str, params: &[Value]) -> Result<Totals, StoreError> {
+        let sql = format!(
+            "SELECT coalesce(sum(bytes), 0)::UBIGINT, coalesce(sum(packets), 0)::UBIGINT, \
+             coalesce(sum(n), 0)::UBIGINT FROM {sub}"
+        );
+        Ok(c.query_row(&sql, duckdb::params_from_iter(params.iter()), |r| {
+            Ok(Totals {
+                bytes: r.get(0)?,
+                packets: r.get(1)?,
+                flows: r.get(2)?,
+            })
+        })?)
+    }
+
+    /// Matching flows, one page at a time.
+    pub fn flows(&self, q: &FlowQuery) -> Result<FlowPage, StoreError> {
+        q.range.check()?;
+        check_limit(q.limit)?;
+        let c = self.connection()?;
+        if let Some(cutoff) = crate::retention::cutoff_of(&c, "flows")? {
+            if q.range.since.as_nanos() / 1_000 < cutoff {
+                return Err(StoreError::Query(format!(
+                    "the range starts before the raw flows kept (from {} unix seconds on); start later",
+                    Timestamp::from_micros(cutoff).as_secs()
+                )));
+            }
+        }
+        let compiled = q.filter.to_sql(&DuckDb);
+        let mut cond = format!("time_received >= ? AND time_received < ? AND {}", compiled.sql);
+        let mut params = vec![ts(q.range.since), ts(q.range.until)];
+        params.extend(bind(&compiled.params));
+        let (key, dir) = q.order.sql();
+        let cmp = if dir == "DESC" { "<" } else { ">" };
+        if let Some(c) = &q.cursor {
+            let (k, rowid) = parse_cursor(c)?;
+            cond.push_str(&format!(
+                " AND (coalesce({key}, 0) {cmp} ? OR (coalesce({key}, 0) = ? AND rowid {cmp} ?))"
+            ));
+            params.extend([Value::BigInt(k), Value::BigInt(k), Value::BigInt(rowid)]);
+        }
+        let sql = format!(
+            "SELECT {}, coalesce({key}, 0)::BIGINT, rowid FROM flows WHERE {cond} \
+             ORDER BY coalesce({key}, 0) {dir}, rowid {dir} LIMIT {}",
+            schema::select_list(),
+            q.limit + 1
+        );
+        let mut st = c.prepare(&sql)?;
+        let n = schema::COLUMNS.len();
+        let rows = st.query_map(duckdb::params_from_iter(params.iter()), |r| {
+            Ok((schema::flow_from_row(r)?, r.get::<_, i64>(n)?, r.get::<_, i64>(n + 1)?))
+        })?;
+        let mut rows: Vec<(Flow, i64, i64)> = rows.collect::<Result<_, _>>()?;
+        let next = if rows.len() > q.limit {
+            rows.truncate(q.limit);
+            rows.last()
+                .map(|(_, k, id)| format!("{:x}.{:x}", *k as u64, *id as u64))
+        } else {
+            None
+        };
+        Ok(FlowPage {
+            flows: rows.into_iter().map(|(f, _, _)| f).collect(),
+            next,
+            table: "flows",
+        })
+    }
+
+    /// A metric per time step, total or split by a dimension's top values.
+    pub fn series(&self, q: &SeriesQuery) -> Result<SeriesAnswer, StoreError> {
+        q.range.check()?;
+        if q.step_secs == 0 {
+            return Err(StoreError::Query("step must be at least 1 second".into()));
+        }
+        let span = (q.range.until.as_secs() - q.range.since.as_secs()).max(1) as u64;
+        let points = span.div_ceil(q.step_secs);
+        if points > MAX_SERIES_POINTS as u64 {
+            return Err(StoreError::Query(format!(
+                "{points} points: at most {MAX_SERIES_POINTS} per series; use a larger step"
+            )));
+        }
+        let step_us = q.step_secs as i64 * 1_000_000;
+        let since_us = q.range.since.as_nanos() / 1_000;
+        let times: Vec<Timestamp> = (0..points as i64)
+            .map(|i| Timestamp::from_micros(since_us + i * step_us))
+            .collect();
+        let c = self.connection()?;
+        let dims: Vec<Dim> = q.by.into_iter().collect();
+        let source = self.plan(&c, &q.range, &q.filter, &dims, Some(q.step_secs))?;
+        let bucket = format!("((ts_us - {since_us}) // {step_us})");
+        let mut series = Vec::new();
+        match q.by {
+            None => {
+                let (sub, params) = source_sql(source, &q.range, &q.filter, &[]);
+                let sql = format!(
+                    "SELECT {bucket}, coalesce({}, 0)::UBIGINT FROM {sub} GROUP BY 1",
+                    q.metric.sql()
+                );
+                let mut v = vec![0u64; times.len()];
+                let mut st = c.prepare(&sql)?;
+                let rows = st.query_map(duckdb::params_from_iter(params.iter()), |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, u64>(1)?))
+                })?;
+                for row in rows {
+                    let (b, x) = row?;
+                    if let Some(slot) = v.get_mut(b as usize) {
+                        *slot = x;
+                    }
+                }
+                series.push((None, v));
+            }
+            Some(dim) => {
+                check_limit(q.top)?;
+                let top = self.top(&TopQuery {
+                    range: q.range,
+                    filter: q.filter.clone(),
+                    by: vec![dim],
+                    metric: q.metric,
+                    limit: q.top,
+                })?;
+                let keys: Vec<Key> = top
+                    .rows
+                    .into_iter()
+                    .map(|r| r.keys.into_iter().next().expect("one dim"))
+                    .collect();
+                let cols = dim.columns().join(", ");
+                let (sub, params) = source_sql(source, &q.range, &q.filter, dim.columns());
+                let sql = format!(
+                    "SELECT {bucket}, {cols}, coalesce({}, 0)::UBIGINT FROM {sub} GROUP BY ALL",
+                    q.metric.sql()
+                );
+                let mut per: Vec<Vec<u64>> = vec![vec![0; times.len()]; keys.len() + 1];
+                let mut st = c.prepare(&sql)?;
+                let width = dim.columns().len();
+                let rows = st.query_map(duckdb::params_from_iter(params.iter()), |r| {
+                    Ok((r.get::<_, i64>(0)?, dim.value(r, 1)?, r.get::<_, u64>(1 + width)?))
+                })?;
+                for row in rows {
+                    let (b, k, x) = row?;
+                    let i = keys.iter().position(|t| *t == k).unwrap_or(keys.len());
+                    if let Some(slot) = per[i].get_mut(b as usize) {
+                        *slot += x;
+                    }
+                }
+                let other = per.pop().expect("other series");
+                series.extend(keys.into_iter().map(Some).zip(per));
+                series.push((None, other));
+            }
+        }
+        Ok(SeriesAnswer {
+            times,
+            series,
+            step_secs: q.step_secs,
+            table: source.table(),
+        })
+    }
+
+    /// The coarsest rollup that answers exactly: every filter column and
+    /// dimension kept by rollups, range (and step) on its bucket bounds, and
+    /// some of the range before its watermark. Otherwise raw flows.
+    pub fn plan(
+        &self,
+        c: &duckdb::Connection,
+        range: &TimeRange,
+        filter: &Filter,
+        dims: &[Dim],
+        step_secs: Option<u64>,
+    ) -> Result<Source, StoreError> {
+        let source = self.pick(c, range, filter, dims, step_secs)?;
+        // Never answer partially: a range reaching before what the table
+        // still holds is an error that says what is kept.
+        if let Some(cutoff) = crate::retention::cutoff_of(c, source.table())? {
+            if range.since.as_nanos() / 1_000 < cutoff {
+                let kept = Timestamp::from_micros(cutoff);
+                return Err(StoreError::Query(format!(
+                    "the range starts before what {} still holds (data from {} unix seconds on is kept); \
+                     start later{}",
+                    source.table(),
+                    kept.as_secs(),
+                    if source == Source::Raw {
+                        ", or align since/until to whole minutes/hours so rollups with longer retention can answer"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+        }
+        Ok(source)
+    }
+
+    fn pick(
+        &self,
+        c: &duckdb::Connection,
+        range: &TimeRange,
+        filter: &Filter,
+        dims: &[Dim],
+        step_secs: Option<u64>,
+    ) -> Result<Source, StoreError> {
+        let mut cols = Vec::new();
+        crate::filter::sql::columns(&filter.expr, &mut cols);
+        if !cols.iter().all(|c| rollup::EXACT_COLUMNS.contains(c)) {
+            return Ok(Source::Raw);
+        }
+        if dims.iter().any(|d| matches!(d, Dim::SrcAddr | Dim::DstAddr)) {
+            return Ok(Source::Raw);
+        }
+        let (since, until) = (range.since.as_nanos() / 1_000, range.until.as_nanos() / 1_000);
+        for r in rollup::ROLLUPS.iter().rev() {
+            let unit = r.secs * 1_000_000;
+            let aligned =
+                since % unit == 0 && until % unit == 0 && step_secs.is_none_or(|s| (s as i64 * 1_000_000) % unit == 0);
+            if !aligned {
+                continue;
+            }
+            if let Some(w) = rollup::watermark_of(c, r.table)? {
+                if w > since {
+                    return Ok(Source::Rollup {
+                        table: r.table,
+                        watermark_us: w,
+                    });
+                }
+            }
+        }
+        Ok(Source::Raw)
+    }
+}
+
+fn parse_cursor(c: &str) -> Result<(i64, i64), StoreError> {
+    let bad = || StoreError::Query(format!("cursor \"{c}\" is not one this server gave out"));
+    let (a, b) = c.split_once('.').ok_or_else(bad)?;
+    Ok((
+        u64::from_str_radix(a, 16).map_err(|_| bad())? as i64,
+        u64::from_str_radix(b, 16).map_err(|_| bad())? as i64,
+    ))
+}
