@@ -4,6 +4,7 @@
 
 pub mod filter;
 pub mod flow;
+pub mod ips;
 pub mod limits;
 pub mod meta;
 pub mod query;

@@ -29,3 +29,7 @@ pub const MAX_SERIES_POINTS: usize = 10_000;
 /// Distinct dimension combinations kept per 1-minute rollup bucket; more
 /// fold into one row with every dimension NULL (counted).
 pub const MAX_ROLLUP_KEYS_PER_BUCKET: usize = 100_000;
+
+/// Rows skipped by offset pagination (the IP table); deeper pages need a
+/// narrower filter.
+pub const MAX_QUERY_OFFSET: usize = 1_000_000;
