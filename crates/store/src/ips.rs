@@ -255,3 +255,91 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
+
+/// Everything the per-IP page shows, in one answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IpSummary {
+    pub addr: IpAddr,
+    /// Bytes per step it sent (`out`) and received (`in`).
+    pub series_out: crate::query::SeriesAnswer,
+    pub series_in: crate::query::SeriesAnswer,
+    /// Top peers by bytes, both directions together.
+    pub peers: Vec<(IpAddr, crate::query::Totals)>,
+    /// Top protocols and (service) ports of its traffic.
+    pub protocols: crate::query::TopAnswer,
+    pub ports: crate::query::TopAnswer,
+    /// Countries of its peers (from enrichment).
+    pub countries: crate::query::TopAnswer,
+}
+
+impl Store {
+    /// Series, peers, protocols, ports and countries for one address.
+    pub fn ip_summary(
+        &self,
+        range: TimeRange,
+        ip: IpAddr,
+        filter: &Filter,
+        step_secs: u64,
+        top: usize,
+    ) -> Result<IpSummary, StoreError> {
+        use crate::filter::ast::{Expr, Pred, Prefix, Side};
+        use crate::query::{Dim, Key, Metric, SeriesQuery, TopQuery, Totals};
+        let host = Prefix {
+            addr: ip,
+            len: if ip.is_ipv4() { 32 } else { 128 },
+        };
+        let with = |side: Side| Filter {
+            expr: Expr::And(
+                Box::new(filter.expr.clone()),
+                Box::new(Expr::Pred(Pred::Addr(side, host))),
+            ),
+            text: format!("({}) and {}host {ip}", filter.text, side),
+        };
+        let series = |side: Side| {
+            self.series(&SeriesQuery {
+                range,
+                step_secs,
+                filter: with(side),
+                metric: Metric::Bytes,
+                by: None,
+                top: 1,
+            })
+        };
+        let top_by = |side: Side, by: Dim| {
+            self.top(&TopQuery {
+                range,
+                filter: with(side),
+                by: vec![by],
+                metric: Metric::Bytes,
+                limit: top,
+            })
+        };
+        // Peers: where it sends to and where it receives from, merged.
+        let mut peers: Vec<(IpAddr, Totals)> = Vec::new();
+        for (side, dim) in [(Side::Src, Dim::DstAddr), (Side::Dst, Dim::SrcAddr)] {
+            for row in top_by(side, dim)?.rows {
+                if let Some(Key::Addr(a)) = row.keys.first() {
+                    match peers.iter_mut().find(|(p, _)| p == a) {
+                        Some((_, t)) => {
+                            t.bytes += row.totals.bytes;
+                            t.packets += row.totals.packets;
+                            t.flows += row.totals.flows;
+                        }
+                        None => peers.push((*a, row.totals)),
+                    }
+                }
+            }
+        }
+        peers.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(&b.0)));
+        peers.truncate(top);
+        Ok(IpSummary {
+            addr: ip,
+            series_out: series(Side::Src)?,
+            series_in: series(Side::Dst)?,
+            peers,
+            protocols: top_by(Side::Any, Dim::Proto)?,
+            ports: top_by(Side::Any, Dim::DstPort)?,
+            countries: top_by(Side::Src, Dim::DstCountry)?,
+        })
+    }
+}
