@@ -4,6 +4,11 @@
 
 use flowlens_wire::Timestamp;
 
+/// Latest unix second accepted (9999-12-31T23:59:59Z), and the longest
+/// duration (100 years): beyond them nanosecond timestamps would overflow.
+pub const MAX_UNIX_SECS: i64 = 253_402_300_799;
+pub const MAX_DURATION_SECS: u64 = 100 * 366 * 86_400;
+
 /// Parses a duration such as `90s`, `15m`, `1h`, `7d`, `2w` (a bare number
 /// is seconds).
 pub fn duration_secs(s: &str) -> Result<u64, String> {
@@ -24,7 +29,8 @@ pub fn duration_secs(s: &str) -> Result<u64, String> {
         _ => return Err(format!("\"{s}\": unknown unit \"{unit}\" (use s, m, h, d or w)")),
     };
     n.checked_mul(mult)
-        .ok_or_else(|| format!("\"{s}\" is too long a duration"))
+        .filter(|&d| d <= MAX_DURATION_SECS)
+        .ok_or_else(|| format!("\"{s}\" is too long a duration (at most 100 years)"))
 }
 
 /// Parses a point in time relative to `now`.
@@ -34,6 +40,11 @@ pub fn time(s: &str, now: Timestamp) -> Result<Timestamp, String> {
         return Ok(now);
     }
     if let Ok(secs) = s.parse::<i64>() {
+        if !(0..=MAX_UNIX_SECS).contains(&secs) {
+            return Err(format!(
+                "{secs} is outside the unix seconds accepted (0 to {MAX_UNIX_SECS})"
+            ));
+        }
         return Ok(Timestamp::from_secs(secs));
     }
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
@@ -41,7 +52,7 @@ pub fn time(s: &str, now: Timestamp) -> Result<Timestamp, String> {
     }
     let rel = s.strip_prefix('-').unwrap_or(s);
     match duration_secs(rel) {
-        Ok(d) => Ok(Timestamp(now.0 - d as i64 * 1_000_000_000)),
+        Ok(d) => Ok(Timestamp(now.0.saturating_sub(d as i64 * 1_000_000_000))),
         Err(_) => Err(format!(
             "\"{s}\" is not a time: use now, a relative time (-1h, 15m, 7d), unix seconds or RFC 3339 \
              (2026-11-22T10:00:00Z)"
@@ -69,5 +80,10 @@ mod tests {
         assert_eq!(duration_secs("7d"), Ok(604_800));
         assert_eq!(duration_secs("90"), Ok(90));
         assert!(duration_secs("5y").unwrap_err().contains("unknown unit"));
+        // Hostile sizes are refused, not overflowed.
+        assert!(time("99999999999999999", now).unwrap_err().contains("outside"));
+        assert!(time("-1", now).is_err());
+        assert!(duration_secs("99999999999999999w").unwrap_err().contains("too long"));
+        assert!(time("99999999999d", now).is_err());
     }
 }
