@@ -246,8 +246,10 @@ impl Order {
         match self {
             Order::TimeDesc => ("epoch_us(time_received)", "DESC"),
             Order::TimeAsc => ("epoch_us(time_received)", "ASC"),
-            Order::BytesDesc => ("bytes", "DESC"),
-            Order::PacketsDesc => ("packets", "DESC"),
+            // Counters are u64; the cursor key is i64: clamp (a hostile
+            // exporter can claim 2^64 bytes).
+            Order::BytesDesc => ("least(bytes, 9223372036854775807)", "DESC"),
+            Order::PacketsDesc => ("least(packets, 9223372036854775807)", "DESC"),
         }
     }
 }

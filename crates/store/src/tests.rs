@@ -433,7 +433,19 @@ fn top_n_with_other_and_total_adds_up() {
 
 #[test]
 fn flow_search_pages_through_everything_once() {
-    let (s, flows, range) = generated("pages");
+    let (s, mut flows, range) = generated("pages");
+    // One hostile counter: 2^64 - 1 bytes must not break ordering by bytes.
+    let mut huge = flows[0].clone();
+    huge.record.bytes = Some(u64::MAX);
+    huge.record.sequence = Some(1_000_000);
+    {
+        let c = s.connection().unwrap();
+        let mut app = c.appender("flows").unwrap();
+        app.append_record_batch(schema::record_batch(std::slice::from_ref(&huge)))
+            .unwrap();
+        app.flush().unwrap();
+    }
+    flows.push(huge);
     for order in [Order::TimeDesc, Order::TimeAsc, Order::BytesDesc] {
         let mut seen = BTreeSet::new();
         let mut cursor = None;
