@@ -33,3 +33,11 @@ pub const MAX_ROLLUP_KEYS_PER_BUCKET: usize = 100_000;
 /// Rows skipped by offset pagination (the IP table); deeper pages need a
 /// narrower filter.
 pub const MAX_QUERY_OFFSET: usize = 1_000_000;
+
+/// Addresses kept per side in each talkers bucket (top by bytes); the rest
+/// are one row.
+pub const MAX_TALKERS_PER_BUCKET: usize = 1_000;
+
+/// Distinct addresses tracked per open 1-minute bucket before new ones fold
+/// into the "rest" row (a flood of spoofed sources stays bounded).
+pub const MAX_TALKER_KEYS_PER_BUCKET: usize = 200_000;

@@ -314,14 +314,23 @@ fn ts(t: Timestamp) -> Value {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Raw,
-    Rollup { table: &'static str, watermark_us: i64 },
+    Rollup {
+        table: &'static str,
+        watermark_us: i64,
+    },
+    /// Top talkers of one side (0 source, 1 destination).
+    Talkers {
+        table: &'static str,
+        watermark_us: i64,
+        side: u8,
+    },
 }
 
 impl Source {
     pub fn table(self) -> &'static str {
         match self {
             Source::Raw => "flows",
-            Source::Rollup { table, .. } => table,
+            Source::Rollup { table, .. } | Source::Talkers { table, .. } => table,
         }
     }
 }
@@ -376,6 +385,25 @@ fn source_sql(source: Source, range: &TimeRange, filter: &Filter, cols: &[&str])
             let raw = raw_part(mid, until, true, &mut params);
             format!("{rollup} UNION ALL {raw}")
         }
+        Source::Talkers {
+            table,
+            watermark_us,
+            side,
+        } => {
+            // Only planned for one address dimension and no filter.
+            let mid = watermark_us.clamp(since, until);
+            params.extend([ts(Timestamp::from_micros(since)), ts(Timestamp::from_micros(mid))]);
+            let list = match cols {
+                [h, l] => format!(", addr_hi AS {h}, addr_lo AS {l}"),
+                _ => String::new(),
+            };
+            let talkers = format!(
+                "SELECT epoch_us(time_received) AS ts_us{list}, bytes, packets, flows AS n FROM {table} \
+                 WHERE side = {side} AND time_received >= ? AND time_received < ?"
+            );
+            let raw = raw_part(mid, until, false, &mut params);
+            format!("{talkers} UNION ALL {raw}")
+        }
     };
     (format!("({sql}) AS s"), params)
 }
@@ -403,9 +431,14 @@ impl Store {
         let cols: Vec<&str> = q.by.iter().flat_map(|d| d.columns().iter().copied()).collect();
         let (sub, params) = source_sql(source, &q.range, &q.filter, &cols);
         let list = cols.join(", ");
+        // Talkers keep "everyone else" as a NULL address: part of other.
+        let known = match source {
+            Source::Talkers { .. } => format!("WHERE {} IS NOT NULL", cols[0]),
+            _ => String::new(),
+        };
         let sql = format!(
             "SELECT {list}, coalesce(sum(bytes), 0)::UBIGINT, coalesce(sum(packets), 0)::UBIGINT, \
-             coalesce(sum(n), 0)::UBIGINT FROM {sub} GROUP BY {list} ORDER BY {} DESC, {list} LIMIT {}",
+             coalesce(sum(n), 0)::UBIGINT FROM {sub} {known} GROUP BY {list} ORDER BY {} DESC, {list} LIMIT {}",
             q.metric.sql(),
             q.limit
         );
@@ -649,7 +682,12 @@ impl Store {
         if !cols.iter().all(|c| rollup::EXACT_COLUMNS.contains(c)) {
             return Ok(Source::Raw);
         }
-        if dims.iter().any(|d| matches!(d, Dim::SrcAddr | Dim::DstAddr)) {
+        let talker_side = match (dims, &filter.expr) {
+            ([Dim::SrcAddr], crate::filter::Expr::All) => Some(0u8),
+            ([Dim::DstAddr], crate::filter::Expr::All) => Some(1u8),
+            _ => None,
+        };
+        if talker_side.is_none() && dims.iter().any(|d| matches!(d, Dim::SrcAddr | Dim::DstAddr)) {
             return Ok(Source::Raw);
         }
         let (since, until) = (range.since.as_nanos() / 1_000, range.until.as_nanos() / 1_000);
@@ -662,9 +700,16 @@ impl Store {
             }
             if let Some(w) = rollup::watermark_of(c, r.table)? {
                 if w > since {
-                    return Ok(Source::Rollup {
-                        table: r.table,
-                        watermark_us: w,
+                    return Ok(match talker_side {
+                        Some(side) => Source::Talkers {
+                            table: rollup::TALKERS[rollup::ROLLUPS.iter().position(|x| x == r).expect("listed")],
+                            watermark_us: w,
+                            side,
+                        },
+                        None => Source::Rollup {
+                            table: r.table,
+                            watermark_us: w,
+                        },
                     });
                 }
             }

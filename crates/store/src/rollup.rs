@@ -10,8 +10,11 @@
 //! after it, so answers are always current.
 //!
 //! Cardinality is bounded by design:
-//! - addresses are not rollup dimensions (top talkers come from raw flows
-//!   over short ranges; a talkers rollup will bound them by top-N);
+//! - addresses are not traffic-rollup dimensions; the talkers tables keep,
+//!   per bucket and side, the top [`MAX_TALKERS_PER_BUCKET`] addresses by
+//!   bytes and fold the rest into one row (a top-N over days is then a
+//!   top-N of per-bucket top-1000s: exact unless an address that is never
+//!   in a minute's top 1000 adds up to a top one over the range);
 //! - ports are folded to the service side: a port below 1024, or the lower
 //!   of the two, is kept; the other (ephemeral) side becomes 0;
 //! - each bucket holds at most [`MAX_ROLLUP_KEYS_PER_BUCKET`] keys; past
@@ -21,7 +24,7 @@
 use std::collections::HashMap;
 
 use crate::flow::{addr_key, Flow};
-use crate::limits::MAX_ROLLUP_KEYS_PER_BUCKET;
+use crate::limits::{MAX_ROLLUP_KEYS_PER_BUCKET, MAX_TALKERS_PER_BUCKET, MAX_TALKER_KEYS_PER_BUCKET};
 
 /// Seconds after a bucket's end before it is closed (flows of one batch
 /// arrive slightly out of order).
@@ -48,6 +51,12 @@ pub const ROLLUPS: [Rollup; 3] = [
         secs: 3_600,
     },
 ];
+
+/// Top talkers per bucket, one table per rollup resolution (same order as
+/// [`ROLLUPS`], same watermarks): for each side (0 source, 1 destination)
+/// the [`MAX_TALKERS_PER_BUCKET`] addresses with the most bytes, the rest in
+/// one row with a NULL address.
+pub const TALKERS: [&str; 3] = ["talkers_1m", "talkers_5m", "talkers_1h"];
 
 /// Dimension columns of every rollup table, in order.
 pub const DIM_COLUMNS: &[(&str, &str)] = &[
@@ -88,6 +97,13 @@ pub fn ddl() -> String {
              packets UBIGINT NOT NULL, flows UBIGINT NOT NULL);\n",
             r.table,
             dims.join(", ")
+        ));
+    }
+    for t in TALKERS {
+        s.push_str(&format!(
+            "CREATE TABLE IF NOT EXISTS {t} (time_received TIMESTAMP NOT NULL, side UTINYINT NOT NULL, \
+             addr_hi UBIGINT, addr_lo UBIGINT, bytes UBIGINT NOT NULL, packets UBIGINT NOT NULL, \
+             flows UBIGINT NOT NULL);\n"
         ));
     }
     s.push_str("CREATE TABLE IF NOT EXISTS rollup_state (tbl VARCHAR PRIMARY KEY, watermark_us BIGINT NOT NULL);\n");
@@ -148,18 +164,67 @@ pub struct Sums {
     pub flows: u64,
 }
 
+impl Sums {
+    fn add(&mut self, bytes: u64, packets: u64) {
+        self.bytes = self.bytes.saturating_add(bytes);
+        self.packets = self.packets.saturating_add(packets);
+        self.flows += 1;
+    }
+
+    fn merge(&mut self, o: &Sums) {
+        self.bytes = self.bytes.saturating_add(o.bytes);
+        self.packets = self.packets.saturating_add(o.packets);
+        self.flows += o.flows;
+    }
+}
+
+/// The top talkers of each side by bytes; everyone else in one row per side.
+fn top_talkers(m: HashMap<(u8, Option<u128>), Sums>) -> Vec<(u8, Option<u128>, Sums)> {
+    let mut out = Vec::new();
+    for side in [0u8, 1] {
+        let mut v: Vec<(Option<u128>, Sums)> = m
+            .iter()
+            .filter(|((s, _), _)| *s == side)
+            .map(|((_, a), x)| (*a, *x))
+            .collect();
+        v.sort_by(|a, b| {
+            b.0.is_some()
+                .cmp(&a.0.is_some())
+                .then(b.1.bytes.cmp(&a.1.bytes))
+                .then(a.0.cmp(&b.0))
+        });
+        let mut rest = Sums::default();
+        let mut any_rest = false;
+        for (i, (a, x)) in v.into_iter().enumerate() {
+            if a.is_some() && i < MAX_TALKERS_PER_BUCKET {
+                out.push((side, a, x));
+            } else {
+                rest.merge(&x);
+                any_rest = true;
+            }
+        }
+        if any_rest {
+            out.push((side, None, rest));
+        }
+    }
+    out
+}
+
 /// Rows of one closed (or flushed) bucket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bucket {
     /// Start, unix µs.
     pub start_us: i64,
     pub rows: Vec<(Key, Sums)>,
+    /// (side, address or `None` for the rest, sums), top talkers only.
+    pub talkers: Vec<(u8, Option<u128>, Sums)>,
 }
 
 /// The open 1-minute buckets.
 #[derive(Debug, Default)]
 pub struct Aggregator {
     open: HashMap<i64, HashMap<Key, Sums>>,
+    talkers: HashMap<i64, HashMap<(u8, Option<u128>), Sums>>,
     /// Latest `time_received` seen, µs.
     latest_us: i64,
     /// Keys folded into the all-NULL row because a bucket was full.
@@ -180,10 +245,22 @@ impl Aggregator {
                 key = Key::default();
                 self.folded += 1;
             }
+            let (bytes, packets) = (
+                f.record.scaled_bytes().unwrap_or(0),
+                f.record.scaled_packets().unwrap_or(0),
+            );
             let s = bucket.entry(key).or_default();
-            s.bytes = s.bytes.saturating_add(f.record.scaled_bytes().unwrap_or(0));
-            s.packets = s.packets.saturating_add(f.record.scaled_packets().unwrap_or(0));
-            s.flows += 1;
+            s.add(bytes, packets);
+            let talkers = self.talkers.entry(start).or_default();
+            for (side, a) in [(0u8, f.record.src_addr), (1, f.record.dst_addr)] {
+                let Some(a) = a else { continue };
+                let mut k = (side, Some(addr_key(a)));
+                if !talkers.contains_key(&k) && talkers.len() >= MAX_TALKER_KEYS_PER_BUCKET {
+                    k = (side, None);
+                    self.folded += 1;
+                }
+                talkers.entry(k).or_default().add(bytes, packets);
+            }
         }
     }
 
@@ -203,6 +280,7 @@ impl Aggregator {
             .map(|s| Bucket {
                 start_us: s,
                 rows: self.open.remove(&s).expect("listed").into_iter().collect(),
+                talkers: top_talkers(self.talkers.remove(&s).unwrap_or_default()),
             })
             .collect()
     }
@@ -297,6 +375,35 @@ pub fn write(conn: &duckdb::Connection, closed: &[Bucket], oldest_open_us: Optio
         }
         app.flush()?;
     }
+    for (i, t) in TALKERS.iter().enumerate() {
+        let mut app = conn.appender(t)?;
+        for b in closed {
+            let start = if i == 0 {
+                b.start_us
+            } else {
+                // Late rows for a coarser bucket already built.
+                match &coarser[i - 1] {
+                    (r, Some(w)) if b.start_us < *w => b.start_us.div_euclid(r.secs * 1_000_000) * r.secs * 1_000_000,
+                    _ => continue,
+                }
+            };
+            for (side, a, x) in &b.talkers {
+                use duckdb::types::{TimeUnit, Value as V};
+                let n = |v: Option<u64>| v.map_or(V::Null, V::UBigInt);
+                let row = [
+                    V::Timestamp(TimeUnit::Microsecond, start),
+                    V::UTinyInt(*side),
+                    n(a.map(|a| (a >> 64) as u64)),
+                    n(a.map(|a| a as u64)),
+                    V::UBigInt(x.bytes),
+                    V::UBigInt(x.packets),
+                    V::UBigInt(x.flows),
+                ];
+                app.append_row(duckdb::appender_params_from_iter(row.iter()))?;
+            }
+        }
+        app.flush()?;
+    }
     let last_end = closed.iter().map(|b| b.start_us + 60_000_000).max().expect("not empty");
     let w1 = oldest_open_us.map_or(last_end, |o| o.min(last_end).max(closed[0].start_us));
     let w1 = w1.max(watermark_of(conn, ROLLUPS[0].table)?.unwrap_or(i64::MIN));
@@ -333,6 +440,23 @@ pub fn write(conn: &duckdb::Connection, closed: &[Bucket], oldest_open_us: Optio
                      WHERE epoch_us(time_received) >= ? AND epoch_us(time_received) < ? GROUP BY ALL",
                     t = r.table,
                     src = below.0.table
+                ),
+                duckdb::params![from, upto],
+            )?;
+            let level = ROLLUPS.iter().position(|x| x.table == r.table).expect("listed");
+            conn.execute(
+                &format!(
+                    "INSERT INTO {t} SELECT b, side, CASE WHEN rn <= {n} THEN addr_hi END, \
+                     CASE WHEN rn <= {n} THEN addr_lo END, sum(bytes), sum(packets), sum(flows) FROM ( \
+                       SELECT *, row_number() OVER (PARTITION BY b, side \
+                                  ORDER BY addr_hi IS NULL, bytes DESC, addr_hi, addr_lo) AS rn FROM ( \
+                         SELECT make_timestamp((epoch_us(time_received) // {unit}) * {unit}) AS b, side, \
+                                addr_hi, addr_lo, sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows \
+                         FROM {src} WHERE epoch_us(time_received) >= ? AND epoch_us(time_received) < ? \
+                         GROUP BY ALL)) GROUP BY ALL",
+                    t = TALKERS[level],
+                    src = TALKERS[level - 1],
+                    n = MAX_TALKERS_PER_BUCKET
                 ),
                 duckdb::params![from, upto],
             )?;
@@ -416,5 +540,24 @@ mod tests {
         assert_eq!(b[0].rows.len(), MAX_ROLLUP_KEYS_PER_BUCKET + 1);
         let other = b[0].rows.iter().find(|(k, _)| *k == Key::default()).unwrap();
         assert_eq!(other.1.flows, 10);
+    }
+
+    #[test]
+    fn talkers_keep_the_top_addresses_and_fold_the_rest() {
+        let mut a = Aggregator::default();
+        let flows: Vec<Flow> = (0..MAX_TALKERS_PER_BUCKET as u32 + 50)
+            .map(|i| {
+                let mut f = flow(1_700_000_040, 443, 51_000, u64::from(i) + 1);
+                f.record.src_addr = Some(std::net::IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i)));
+                f
+            })
+            .collect();
+        a.add(&flows);
+        let b = a.take_closed(true);
+        let src: Vec<_> = b[0].talkers.iter().filter(|(side, _, _)| *side == 0).collect();
+        assert_eq!(src.len(), MAX_TALKERS_PER_BUCKET + 1, "the top ones and one rest row");
+        let rest = src.iter().find(|(_, a, _)| a.is_none()).unwrap();
+        assert_eq!(rest.2.flows, 50, "the 50 smallest folded");
+        assert_eq!(rest.2.bytes, (1..=50u64).sum::<u64>() * 10, "sampling-corrected");
     }
 }

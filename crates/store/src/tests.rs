@@ -646,6 +646,34 @@ fn rollups_answer_like_raw_flows_and_say_so() {
             .sum();
         assert_eq!(a.total.packets, packets, "{table}");
     }
+    // Top talkers over the three hours come from the hourly talkers table
+    // and are the true top sources.
+    let a = s
+        .top(&TopQuery {
+            range,
+            filter: Filter::all(),
+            by: vec![Dim::SrcAddr],
+            metric: Metric::Bytes,
+            limit: 10,
+        })
+        .unwrap();
+    assert_eq!(a.table, "talkers_1h");
+    let mut by_src = std::collections::HashMap::<IpAddr, u64>::new();
+    for f in flows.iter().filter(|f| f.record.time_received < range.until) {
+        *by_src.entry(f.record.src_addr.unwrap()).or_default() += f.record.scaled_bytes().unwrap();
+    }
+    let mut want: Vec<(IpAddr, u64)> = by_src.into_iter().collect();
+    want.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    let got: Vec<(IpAddr, u64)> = a
+        .rows
+        .iter()
+        .map(|r| match r.keys[0] {
+            Key::Addr(ip) => (ip, r.totals.bytes),
+            ref k => panic!("not an address: {k:?}"),
+        })
+        .collect();
+    assert_eq!(got, want[..10].to_vec());
+    assert_eq!(a.total.bytes, want.iter().map(|x| x.1).sum::<u64>());
     // Series from the 5-minute rollup add up to the same total.
     let sr = s
         .series(&SeriesQuery {
