@@ -7,10 +7,10 @@ use std::net::IpAddr;
 use duckdb::types::Value;
 use flowlens_wire::Timestamp;
 
-use crate::filter::sql::{DuckDb, Param};
+use crate::filter::sql::DuckDb;
 use crate::flow::addr_from_key;
 use crate::limits::{MAX_QUERY_LIMIT, MAX_QUERY_OFFSET};
-use crate::query::TimeRange;
+use crate::query::{bind, ts, TimeRange};
 use crate::{Filter, Store, StoreError};
 
 /// How to sort the IP table.
@@ -116,26 +116,11 @@ pub struct NoResponseQuery {
     pub limit: usize,
 }
 
-fn values(params: &[Param]) -> Vec<Value> {
-    params
-        .iter()
-        .map(|p| match p {
-            Param::U64(v) => Value::UBigInt(*v),
-            Param::Addr(v) => Value::UHugeInt(*v),
-            Param::Text(t) => Value::Text(t.clone()),
-        })
-        .collect()
-}
-
-fn ts(t: Timestamp) -> Value {
-    Value::Timestamp(duckdb::types::TimeUnit::Microsecond, t.as_nanos() / 1_000)
-}
-
 /// `WHERE` over raw flows for a range and filter, and its parameters.
 fn raw_condition(range: &TimeRange, filter: &Filter) -> (String, Vec<Value>) {
     let c = filter.to_sql(&DuckDb);
     let mut p = vec![ts(range.since), ts(range.until)];
-    p.extend(values(&c.params));
+    p.extend(bind(&c.params));
     (format!("time_received >= ? AND time_received < ? AND {}", c.sql), p)
 }
 

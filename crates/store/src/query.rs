@@ -294,7 +294,7 @@ pub struct SeriesAnswer {
     pub table: &'static str,
 }
 
-fn bind(params: &[Param]) -> Vec<Value> {
+pub(crate) fn bind(params: &[Param]) -> Vec<Value> {
     params
         .iter()
         .map(|p| match p {
@@ -305,7 +305,7 @@ fn bind(params: &[Param]) -> Vec<Value> {
         .collect()
 }
 
-fn ts(t: Timestamp) -> Value {
+pub(crate) fn ts(t: Timestamp) -> Value {
     Value::Timestamp(duckdb::types::TimeUnit::Microsecond, t.as_nanos() / 1_000)
 }
 

@@ -9,7 +9,7 @@ use flowlens_wire::{Direction, FlowRecord, MacAddr, Protocol, Timestamp};
 use proptest::prelude::*;
 
 use crate::filter::ast::{Cmp, Expr, IfSide, Num, Pred, Prefix, Side};
-use crate::filter::sql::{DuckDb, Param};
+use crate::filter::sql::DuckDb;
 use crate::{schema, Filter, Flow, Store, StoreConfig, Writer};
 
 pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -41,15 +41,7 @@ fn query_sequences(s: &Store, f: &Filter) -> BTreeSet<u32> {
     let c = s.connection().unwrap();
     let compiled = f.to_sql(&DuckDb);
     let sql = format!("SELECT sequence FROM flows WHERE {}", compiled.sql);
-    let params: Vec<duckdb::types::Value> = compiled
-        .params
-        .iter()
-        .map(|p| match p {
-            Param::U64(v) => duckdb::types::Value::UBigInt(*v),
-            Param::Addr(v) => duckdb::types::Value::UHugeInt(*v),
-            Param::Text(t) => duckdb::types::Value::Text(t.clone()),
-        })
-        .collect();
+    let params = crate::query::bind(&compiled.params);
     let mut st = c.prepare(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     let rows = st
         .query_map(duckdb::params_from_iter(params), |r| r.get::<_, u32>(0))
