@@ -7,6 +7,7 @@ pub mod flow;
 pub mod ips;
 pub mod limits;
 pub mod meta;
+pub mod plan;
 pub mod query;
 pub mod retention;
 pub mod rollup;
