@@ -1,19 +1,26 @@
-//! Store ingest: flows appended through the writer's path (Arrow batch →
-//! DuckDB appender → commit), and the disk it takes.
+//! Store ingest: flows through the writer's whole path (rollup aggregation,
+//! Arrow batch, DuckDB appender, rollup tables, one commit per flush), and
+//! the disk it takes.
 //!
-//!   cargo bench -p flowlens-store --bench ingest
+//!   cargo bench --workspace --bench ingest --profile release
+//!
+//! (`--workspace --profile release`: the same build of the bundled DuckDB
+//! as `cargo build --release`, so it is not compiled a second time.)
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use flowlens_store::{schema, Flow, Store, StoreConfig};
+use flowlens_store::{schema, Flow, Store, StoreConfig, Writer};
 use flowlens_wire::encode::generate::TrafficGen;
 use flowlens_wire::{Protocol, Timestamp};
 
 const START: i64 = 1_700_000_000;
 
-/// `n` flows from 4 exporters, spread over one hour.
-fn flows(n: usize) -> Vec<Flow> {
+/// Flows the writer is handed at a time (what a pipeline batch would be).
+const BATCH: usize = 8_192;
+
+/// `n` flows from 4 exporters, spread evenly over `secs` seconds.
+fn flows(n: usize, secs: i64) -> Vec<Flow> {
     let mut gens: Vec<TrafficGen> = (0..4u8)
         .map(|i| {
             TrafficGen::new(
@@ -26,7 +33,7 @@ fn flows(n: usize) -> Vec<Flow> {
         .collect();
     (0..n)
         .map(|i| {
-            let t = Timestamp::from_millis(START * 1_000 + (i as i64 * 3_600_000) / n as i64);
+            let t = Timestamp::from_millis(START * 1_000 + (i as i64 * secs * 1_000) / n as i64);
             Flow::new(gens[i % 4].flow(t))
         })
         .collect()
@@ -42,36 +49,61 @@ fn store(name: &str) -> Store {
     .unwrap()
 }
 
-fn append(s: &Store, f: &[Flow]) {
-    let c = s.connection().unwrap();
-    let mut app = c.appender("flows").unwrap();
-    for chunk in f.chunks(65_536) {
-        app.append_record_batch(schema::record_batch(chunk)).unwrap();
+/// Everything through one writer, closed at the end (every rollup bucket
+/// written, everything committed).
+fn write_all(s: &Store, flows: &[Flow]) {
+    let w = Writer::start(s).unwrap();
+    for chunk in flows.chunks(BATCH) {
+        w.send(chunk.to_vec()).unwrap();
     }
-    app.flush().unwrap();
+    w.close();
 }
 
 fn ingest(c: &mut Criterion) {
-    let batch = flows(200_000);
+    // Ten minutes of traffic at 3,333 flows/s per exporter.
+    let batch = flows(2_000_000, 600);
     let mut g = c.benchmark_group("store");
-    g.throughput(Throughput::Elements(batch.len() as u64));
     g.sample_size(10);
-    g.bench_function("arrow batch only (200k flows)", |b| {
+    g.throughput(Throughput::Elements(65_536));
+    g.bench_function("arrow batch only (64k flows)", |b| {
         b.iter(|| schema::record_batch(&batch[..65_536]))
     });
-    let s = store("ingest");
-    g.bench_function("append + commit (200k flows)", |b| b.iter(|| append(&s, &batch)));
+    g.throughput(Throughput::Elements(batch.len() as u64));
+    g.measurement_time(Duration::from_secs(30));
+    g.bench_function("writer with rollups (2M flows, 10 min)", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let s = store("ingest");
+                // The copies `write_all` makes stand for the batches a
+                // pipeline hands over; they are made outside the timing.
+                let chunks: Vec<Vec<Flow>> = batch.chunks(BATCH).map(<[Flow]>::to_vec).collect();
+                let t = Instant::now();
+                let w = Writer::start(&s).unwrap();
+                for chunk in chunks {
+                    w.send(chunk).unwrap();
+                }
+                w.close();
+                total += t.elapsed();
+                let _ = std::fs::remove_dir_all(s.data_dir());
+            }
+            total
+        })
+    });
     g.finish();
 
-    // Disk per flow on the generated mix, after a checkpoint.
+    // Disk per flow on the generated mix (raw flows and every rollup),
+    // after a checkpoint.
     let s = store("disk");
-    let n = 2_000_000;
-    append(&s, &flows(n));
+    let n = 4_000_000;
+    write_all(&s, &flows(n, 3_600));
     let c = s.connection().unwrap();
     c.execute_batch("CHECKPOINT").unwrap();
-    let size = std::fs::metadata(s.data_dir().join("flows.duckdb")).unwrap().len();
+    let size = std::fs::metadata(s.data_dir().join(flowlens_store::store::FLOWS_FILE))
+        .unwrap()
+        .len();
     println!(
-        "disk: {n} flows in {size} bytes = {:.1} bytes/flow",
+        "disk: {n} flows over 1 h in {size} bytes = {:.1} bytes/flow (raw flows and rollups)",
         size as f64 / n as f64
     );
     let _ = std::fs::remove_dir_all(s.data_dir());

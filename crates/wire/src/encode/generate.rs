@@ -29,6 +29,9 @@ const PROVIDERS: &[([u8; 4], u8, u32)] = &[
 ];
 
 /// Internal address plan: clients in 10.0.0.0/16, servers in 10.1.0.0/24.
+/// Share of IPv4 external peers drawn from the long tail, percent.
+const TAIL_PERCENT: u64 = 25;
+const TAIL_HOSTS: u64 = 1_000_000;
 const CLIENTS: u32 = 2_000;
 const SERVERS: u32 = 50;
 const OWN_AS: u32 = 64_512;
@@ -111,6 +114,9 @@ impl TrafficGen {
     }
 
     fn external(&mut self, v6: bool) -> (IpAddr, u32) {
+        if !v6 && self.rng.chance(TAIL_PERCENT) {
+            return self.long_tail();
+        }
         let (base, hosts, asn) = PROVIDERS[self.rng.zipf(PROVIDERS.len() as u64) as usize];
         let host = self.rng.zipf(u64::from(hosts)) as u32;
         if v6 {
@@ -128,6 +134,17 @@ impl TrafficGen {
             return (IpAddr::V6(a), asn);
         }
         (IpAddr::V4(Ipv4Addr::from(u32::from(Ipv4Addr::from(base)) + host)), asn)
+    }
+
+    /// The rest of the Internet: a million hosts in public /8s, each /16
+    /// its own AS (what makes top-talker and AS tables grow in real data).
+    fn long_tail(&mut self) -> (IpAddr, u32) {
+        const FIRST_OCTETS: [u8; 12] = [2, 5, 31, 37, 46, 62, 77, 78, 81, 82, 85, 89];
+        let k = self.rng.zipf(TAIL_HOSTS) as u32;
+        let first = FIRST_OCTETS[(k % FIRST_OCTETS.len() as u32) as usize];
+        let rest = (k / FIRST_OCTETS.len() as u32).wrapping_mul(2_654_435_761) & 0x00ff_ffff;
+        let a = (u32::from(first) << 24) | rest;
+        (IpAddr::V4(Ipv4Addr::from(a)), 20_000 + (a >> 16) % 40_000)
     }
 
     /// One flow ending at or shortly before `end`.
