@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use flowlens_app::decode::{self, DecodeOptions, Format};
-use flowlens_app::query;
+use flowlens_app::{config, query, serve};
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +23,65 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the collector: UDP listeners, decoding, storage, HTTP.
+    ///
+    /// Without a file it listens for NetFlow on 2055, IPFIX on 4739 and sFlow
+    /// on 6343, HTTP on 8080 (all on 0.0.0.0 and [::]), and stores in
+    /// ./flowlens-data. Each listener flag replaces that protocol's default
+    /// listeners; a port of 0 turns it off.
+    Serve {
+        #[command(flatten)]
+        flags: ServeFlags,
+    },
+    /// Store the flows found in pcap/pcapng captures (with their capture
+    /// times) in the data directory. Stop `flowlens serve` on it first.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Configuration file (for storage.* and pipeline.dedup.*).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Data directory (storage.data_dir).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Keep flows that several routers exported (no de-duplication).
+        #[arg(long)]
+        no_dedup: bool,
+    },
+    /// Send realistic NetFlow/IPFIX/sFlow traffic from many fake exporters.
+    ///
+    /// Example: flowlens simulate --target 127.0.0.1:2055 --protocol v9 --rate 5000 --duration 60s
+    Simulate {
+        /// Where to send (a collector's UDP port).
+        #[arg(long, default_value = "127.0.0.1:2055")]
+        target: SocketAddr,
+        /// v5, v9, ipfix or sflow.
+        #[arg(long, default_value = "v9")]
+        protocol: String,
+        /// Flows per second, or `max`.
+        #[arg(long, default_value = "1000")]
+        rate: String,
+        /// How long: 30s, 5m, 1h.
+        #[arg(long, default_value = "60s")]
+        duration: String,
+        /// Fake exporters (each its own source address on loopback).
+        #[arg(long, default_value_t = 20)]
+        exporters: usize,
+        /// Seed of the traffic generator (same seed, same traffic).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// sFlow sampling rate (1 in N).
+        #[arg(long, default_value_t = 1000)]
+        sflow_rate: u32,
+        /// Final report: text on stderr, or one JSON object on stdout.
+        #[arg(long, value_enum, default_value = "text")]
+        report: ReportArg,
+    },
+    /// Write, check or show the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Decode flow datagrams from pcap/pcapng captures (or bare UDP payloads)
     /// and print one record per line.
     ///
@@ -89,6 +148,64 @@ enum Command {
     },
 }
 
+#[derive(clap::Args, Clone, Default)]
+struct ServeFlags {
+    /// Configuration file (YAML); `flowlens config init FILE` writes one.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (storage.data_dir).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// HTTP listener (repeatable; replaces web.listen).
+    #[arg(long, value_name = "ADDR:PORT")]
+    http: Vec<SocketAddr>,
+    /// NetFlow listener (repeatable).
+    #[arg(long, value_name = "ADDR:PORT")]
+    netflow: Vec<SocketAddr>,
+    /// IPFIX listener (repeatable).
+    #[arg(long, value_name = "ADDR:PORT")]
+    ipfix: Vec<SocketAddr>,
+    /// sFlow listener (repeatable).
+    #[arg(long, value_name = "ADDR:PORT")]
+    sflow: Vec<SocketAddr>,
+}
+
+impl ServeFlags {
+    fn overrides(&self) -> config::Overrides {
+        config::Overrides {
+            data_dir: self.data_dir.clone(),
+            http: self.http.clone(),
+            netflow: self.netflow.clone(),
+            ipfix: self.ipfix.clone(),
+            sflow: self.sflow.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Write the default configuration, with comments, to FILE (or stdout).
+    Init {
+        file: Option<PathBuf>,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check FILE (and the FLOWLENS_* environment): every problem, one per line.
+    Check { file: PathBuf },
+    /// Show the configuration in effect and where each value came from.
+    Print {
+        #[command(flatten)]
+        flags: ServeFlags,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportArg {
+    Text,
+    Json,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum QueryFormatArg {
     Table,
@@ -113,6 +230,121 @@ fn parse_exporter(s: &str) -> Option<SocketAddr> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve { flags } => {
+            let env: Vec<(String, String)> = std::env::vars().collect();
+            match config::load(flags.config.as_deref(), &env, &flags.overrides()) {
+                Ok(loaded) => match serve::run(loaded.config) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("flowlens: {e}");
+                        ExitCode::from(1)
+                    }
+                },
+                Err(e) => {
+                    eprintln!("flowlens: configuration:\n{e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Config { action } => config_cmd(action),
+        Command::Import {
+            files,
+            config: file,
+            data_dir,
+            no_dedup,
+        } => {
+            let env: Vec<(String, String)> = std::env::vars().collect();
+            let flags = config::Overrides {
+                data_dir,
+                ..config::Overrides::default()
+            };
+            let c = match config::load(file.as_deref(), &env, &flags) {
+                Ok(l) => l.config,
+                Err(e) => {
+                    eprintln!("flowlens: configuration:\n{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let d = &c.pipeline.dedup;
+            let opts = flowlens_app::import::ImportOptions {
+                files,
+                store: flowlens_app::import::store_config(&c),
+                dedup: (d.enabled && !no_dedup).then_some((d.ttl.0, d.max_entries)),
+                progress: std::io::stderr().is_terminal(),
+            };
+            match flowlens_app::import::run(&opts) {
+                Ok(s) => {
+                    eprintln!("{}", s.render());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("flowlens: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Simulate {
+            target,
+            protocol,
+            rate,
+            duration,
+            exporters,
+            seed,
+            sflow_rate,
+            report,
+        } => {
+            let opts = match simulate_options(target, &protocol, &rate, &duration, exporters, seed, sflow_rate) {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("flowlens: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let tty = std::io::stderr().is_terminal();
+            let result = flowlens_app::simulate::run(&opts, |r| {
+                if tty {
+                    eprint!(
+                        "\r{:.0} s: {} flows in {} datagrams ({:.0} flows/s)   ",
+                        r.seconds,
+                        r.flows,
+                        r.datagrams,
+                        r.flows as f64 / r.seconds.max(0.001)
+                    );
+                }
+            });
+            if tty {
+                eprintln!();
+            }
+            match result {
+                Ok(r) => {
+                    match report {
+                        ReportArg::Json => println!("{}", serde_json::to_string(&r).unwrap_or_default()),
+                        ReportArg::Text => eprintln!(
+                            "sent {} flows ({} bytes, {} packets) in {} datagrams from {} {} exporters in {:.1} s \
+                             ({:.0} flows/s){}",
+                            r.flows,
+                            r.bytes,
+                            r.packets,
+                            r.datagrams,
+                            r.exporters,
+                            r.protocol,
+                            r.seconds,
+                            r.flows as f64 / r.seconds.max(0.001),
+                            if r.send_errors > 0 {
+                                format!("; {} datagrams refused by the kernel", r.send_errors)
+                            } else {
+                                String::new()
+                            }
+                        ),
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("flowlens: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Query {
             filter,
             data_dir,
@@ -193,6 +425,83 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+fn simulate_options(
+    target: SocketAddr,
+    protocol: &str,
+    rate: &str,
+    duration: &str,
+    exporters: usize,
+    seed: u64,
+    sflow_rate: u32,
+) -> Result<flowlens_app::simulate::SimOptions, String> {
+    let rate = match rate {
+        "max" => None,
+        r => Some(
+            r.parse::<u64>()
+                .map_err(|_| format!("--rate {r:?}: use flows per second (e.g. 5000) or max"))?,
+        ),
+    };
+    let duration = config::units::Dur::parse(duration).map_err(|e| format!("--duration: {e}"))?;
+    if sflow_rate == 0 {
+        return Err("--sflow-rate must be 1 or more".into());
+    }
+    Ok(flowlens_app::simulate::SimOptions {
+        target,
+        protocol: flowlens_app::simulate::SimProtocol::parse(protocol)?,
+        rate,
+        duration: duration.0,
+        exporters,
+        seed,
+        sflow_rate,
+    })
+}
+
+fn config_cmd(action: ConfigAction) -> ExitCode {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    match action {
+        ConfigAction::Init { file: None, .. } => {
+            print!("{}", config::TEMPLATE);
+            ExitCode::SUCCESS
+        }
+        ConfigAction::Init { file: Some(f), force } => {
+            if f.exists() && !force {
+                eprintln!("flowlens: {} exists; pass --force to replace it", f.display());
+                return ExitCode::from(2);
+            }
+            match std::fs::write(&f, config::TEMPLATE) {
+                Ok(()) => {
+                    eprintln!("wrote {} (every key shows its default)", f.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("flowlens: cannot write {}: {e}", f.display());
+                    ExitCode::from(1)
+                }
+            }
+        }
+        ConfigAction::Check { file } => match config::load(Some(&file), &env, &config::Overrides::default()) {
+            Ok(_) => {
+                println!("{}: ok", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        },
+        ConfigAction::Print { flags } => match config::load(flags.config.as_deref(), &env, &flags.overrides()) {
+            Ok(l) => {
+                print!("{}", l.print());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 

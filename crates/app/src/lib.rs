@@ -2,8 +2,12 @@
 //! `flowlens` binary: reading captures, the `decode` and `query` commands.
 
 pub mod capture;
+pub mod config;
 pub mod decode;
 pub mod flowjson;
+pub mod import;
 pub mod query;
+pub mod serve;
+pub mod simulate;
 pub mod timespec;
 pub use flowlens_wire::Timestamp;

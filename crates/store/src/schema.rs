@@ -110,6 +110,7 @@ pub fn protocol_code(p: Protocol) -> u8 {
         Protocol::Netflow9 => 9,
         Protocol::Ipfix => 10,
         Protocol::Sflow5 => 105,
+        Protocol::Json => 200,
     }
 }
 
@@ -121,6 +122,7 @@ pub fn protocol_from_code(c: u8) -> Option<Protocol> {
         9 => Protocol::Netflow9,
         10 => Protocol::Ipfix,
         105 => Protocol::Sflow5,
+        200 => Protocol::Json,
         _ => return None,
     })
 }

@@ -30,11 +30,12 @@ impl Default for StoreConfig {
 pub const FLOWS_FILE: &str = "flows.duckdb";
 pub const META_FILE: &str = "meta.sqlite";
 
-/// An open store. Cheap to share by reference; every query and the writer
-/// get their own DuckDB connection to the one database.
+/// An open store. `Sync`: share it (`Arc<Store>`) between threads; every
+/// query and the writer get their own DuckDB connection to the one database.
 pub struct Store {
     config: StoreConfig,
-    db: duckdb::Connection,
+    /// Held only to clone connections from.
+    db: std::sync::Mutex<duckdb::Connection>,
 }
 
 impl Store {
@@ -62,7 +63,10 @@ impl Store {
         db.execute_batch(&crate::rollup::ddl())?;
         db.execute_batch(crate::retention::ddl())?;
         crate::meta::open(&config.data_dir.join(META_FILE))?;
-        Ok(Store { config, db })
+        Ok(Store {
+            config,
+            db: std::sync::Mutex::new(db),
+        })
     }
 
     pub fn config(&self) -> &StoreConfig {
@@ -75,6 +79,7 @@ impl Store {
 
     /// A new connection to the flow database (for a query or the writer).
     pub fn connection(&self) -> Result<duckdb::Connection, StoreError> {
-        Ok(self.db.try_clone()?)
+        let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(db.try_clone()?)
     }
 }

@@ -17,6 +17,10 @@ use crate::{schema, Flow, Store, StoreError};
 #[derive(Debug, Default)]
 pub struct WriterStats {
     pub rows: AtomicU64,
+    /// Rows of flushes that failed (rolled back; nothing half-written).
+    pub failed_rows: AtomicU64,
+    /// Batches queued and not yet taken by the writer.
+    pub queued: AtomicU64,
     pub flushes: AtomicU64,
     pub flush_errors: AtomicU64,
     /// Duration of the last flush, µs.
@@ -56,18 +60,22 @@ impl Writer {
 
     /// Queues a batch, waiting while the queue is full.
     pub fn send(&self, flows: Vec<Flow>) -> Result<(), StoreError> {
-        self.tx
-            .as_ref()
-            .expect("open until close")
-            .send(flows)
-            .map_err(|_| StoreError::Writer("writer stopped".into()))
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        self.tx.as_ref().expect("open until close").send(flows).map_err(|_| {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            StoreError::Writer("writer stopped".into())
+        })
     }
 
     /// Queues a batch unless the queue is full.
     pub fn try_send(&self, flows: Vec<Flow>) -> Result<(), QueueFull> {
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
         match self.tx.as_ref().expect("open until close").try_send(flows) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(f) | TrySendError::Disconnected(f)) => Err(QueueFull(f)),
+            Err(TrySendError::Full(f) | TrySendError::Disconnected(f)) => {
+                self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+                Err(QueueFull(f))
+            }
         }
     }
 
@@ -102,6 +110,7 @@ fn run(conn: duckdb::Connection, rx: Receiver<Vec<Flow>>, interval: Duration, st
         let timeout = interval.saturating_sub(last.elapsed());
         let open = match rx.recv_timeout(timeout) {
             Ok(mut batch) => {
+                stats.queued.fetch_sub(1, Ordering::Relaxed);
                 agg.add(&batch);
                 if pending.is_empty() {
                     pending = std::mem::take(&mut batch);
@@ -166,7 +175,8 @@ fn flush(
         }
         Err(e) => {
             stats.flush_errors.fetch_add(1, Ordering::Relaxed);
-            eprintln!("flowlens: writing {} flows failed: {e}", flows.len());
+            stats.failed_rows.fetch_add(flows.len() as u64, Ordering::Relaxed);
+            tracing::error!(flows = flows.len(), error = %e, "writing flows failed; the batch was rolled back");
         }
     }
     stats

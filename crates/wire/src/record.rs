@@ -53,6 +53,8 @@ pub enum Protocol {
     Netflow9,
     Ipfix,
     Sflow5,
+    /// Flow records posted as JSON (`POST /ingest`), not from the wire.
+    Json,
 }
 
 impl Protocol {
@@ -65,6 +67,7 @@ impl Protocol {
             Protocol::Netflow9 => "netflow9",
             Protocol::Ipfix => "ipfix",
             Protocol::Sflow5 => "sflow5",
+            Protocol::Json => "json",
         }
     }
 }

@@ -2,5 +2,6 @@
 
 mod common;
 mod encoders;
+mod exporters;
 mod golden;
 mod tshark;

@@ -1,26 +1,29 @@
-//! `flowlens decode` as a user runs it: capture formats and link types,
-//! several files with one template state, raw payloads, output formats,
-//! counters, and the exit code for files it cannot read.
+//! The `flowlens` binary as a user runs it. Here: `decode` (capture
+//! formats and link types, several files with one template state, raw
+//! payloads, output formats, counters, exit codes) and `query`; the service
+//! (`serve`, `simulate`, `import`, `config`) in [`serve`].
+
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn flowlens(args: &[&str]) -> Output {
+pub(crate) fn flowlens(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_flowlens"))
         .args(args)
         .output()
         .expect("run flowlens")
 }
 
-fn strict() -> bool {
+pub(crate) fn strict() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")
         || std::env::var("FLOWLENS_SYSTEM_TESTS").is_ok_and(|v| v == "1")
 }
 
 /// `../shared/flowdata`, or `None` (skip) outside CI.
-fn flowdata() -> Option<PathBuf> {
+pub(crate) fn flowdata() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/flowdata");
     if p.join("MANIFEST.tsv").exists() {
         return Some(p);
@@ -46,11 +49,11 @@ fn records(o: &Output) -> Vec<Value> {
         .collect()
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn temp(name: &str) -> PathBuf {
+pub(crate) fn temp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("flowlens-cli-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d.join(name)

@@ -1,0 +1,309 @@
+//! The configuration: one YAML file with a section per part of the service,
+//! every key overridable from the environment (`FLOWLENS_<SECTION>__<KEY>`)
+//! and the common ones from the command line. Defaults work without a file.
+//!
+//! Layers, later wins: defaults → file → environment → flags. [`load`]
+//! remembers where each value came from (`flowlens config print`), refuses
+//! unknown keys with the nearest valid one, and checks every value's range.
+
+mod load;
+pub mod units;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+pub use load::{load, ConfigError, Loaded, Overrides, Source};
+use units::{Bytes, Dur};
+
+/// The commented default file `flowlens config init` writes. A test holds
+/// it equal to [`Config::default`].
+pub const TEMPLATE: &str = include_str!("default.yaml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub collector: Collector,
+    pub pipeline: Pipeline,
+    pub storage: Storage,
+    pub web: Web,
+    pub logging: Logging,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Collector {
+    pub listeners: Vec<Listener>,
+    /// Exporters allowed to send (CIDRs); empty allows every address.
+    pub allow_exporters: Vec<IpNet>,
+}
+
+impl Default for Collector {
+    fn default() -> Self {
+        let mut listeners = Vec::new();
+        for (protocol, port) in [
+            (ListenProtocol::Netflow, 2055),
+            (ListenProtocol::Ipfix, 4739),
+            (ListenProtocol::Sflow, 6343),
+        ] {
+            for address in [IpAddr::V4(Ipv4Addr::UNSPECIFIED), IpAddr::V6(Ipv6Addr::UNSPECIFIED)] {
+                listeners.push(Listener {
+                    address,
+                    port,
+                    protocol,
+                    ..Listener::default()
+                });
+            }
+        }
+        Collector {
+            listeners,
+            allow_exporters: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Listener {
+    pub address: IpAddr,
+    pub port: u16,
+    /// What the port expects; `auto` takes any of them.
+    pub protocol: ListenProtocol,
+    /// Bind to this network interface only (SO_BINDTODEVICE; needs
+    /// CAP_NET_RAW).
+    pub interface: Option<String>,
+    /// Socket receive buffer asked of the kernel (net.core.rmem_max caps it).
+    pub receive_buffer: Bytes,
+    /// Sockets on the same address and port (SO_REUSEPORT), one receive
+    /// thread each.
+    pub sockets: usize,
+}
+
+impl Default for Listener {
+    fn default() -> Self {
+        Listener {
+            address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: 2055,
+            protocol: ListenProtocol::Auto,
+            interface: None,
+            receive_buffer: Bytes(8 << 20),
+            sockets: 1,
+        }
+    }
+}
+
+impl Listener {
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.address, self.port)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListenProtocol {
+    Auto,
+    /// NetFlow v1, v5, v7 and v9.
+    Netflow,
+    Ipfix,
+    Sflow,
+}
+
+impl ListenProtocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            ListenProtocol::Auto => "auto",
+            ListenProtocol::Netflow => "netflow",
+            ListenProtocol::Ipfix => "ipfix",
+            ListenProtocol::Sflow => "sflow",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Pipeline {
+    /// Decode threads; an exporter always goes to the same one.
+    pub decode_workers: usize,
+    /// Datagram batches queued per decode worker before receive drops.
+    pub decode_queue: usize,
+    /// Flows handed to the sinks at a time.
+    pub batch_flows: usize,
+    /// Longest a partial batch waits before it is handed on.
+    pub batch_delay: Dur,
+    pub dedup: Dedup,
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Pipeline {
+            decode_workers: 2,
+            decode_queue: 256,
+            batch_flows: 4_096,
+            batch_delay: Dur(std::time::Duration::from_millis(200)),
+            dedup: Dedup::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Dedup {
+    /// Count a flow exported by several routers once.
+    pub enabled: bool,
+    /// How long a 5-tuple seen from one router hides it from the others.
+    pub ttl: Dur,
+    /// 5-tuples remembered at most (memory bound; the oldest go first).
+    pub max_entries: usize,
+}
+
+impl Default for Dedup {
+    fn default() -> Self {
+        Dedup {
+            enabled: true,
+            ttl: Dur::secs(60),
+            max_entries: 1_000_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Storage {
+    pub data_dir: PathBuf,
+    /// How often the writer commits: the most a crash can lose, and how
+    /// soon a flow is queryable.
+    pub flush_interval: Dur,
+    pub retention: Retention,
+    /// Disk budget: the oldest raw flows go first when it is exceeded.
+    pub max_disk_bytes: Option<Bytes>,
+    /// How often retention runs.
+    pub retention_interval: Dur,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Storage {
+            data_dir: PathBuf::from("./flowlens-data"),
+            flush_interval: Dur::secs(1),
+            retention: Retention::default(),
+            max_disk_bytes: None,
+            retention_interval: Dur::secs(300),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retention {
+    pub raw: Dur,
+    pub rollup_1m: Dur,
+    pub rollup_5m: Dur,
+    pub rollup_1h: Dur,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        let d = flowlens_store::retention::Retention::default();
+        Retention {
+            raw: Dur(d.raw),
+            rollup_1m: Dur(d.rollup_1m),
+            rollup_5m: Dur(d.rollup_5m),
+            rollup_1h: Dur(d.rollup_1h),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Web {
+    /// HTTP listeners (API, ingest, status); empty turns HTTP off.
+    pub listen: Vec<SocketAddr>,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Web {
+            listen: vec![
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8080),
+                SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 8080),
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Logging {
+    pub level: LogLevel,
+    pub format: LogFormat,
+}
+
+impl Default for Logging {
+    fn default() -> Self {
+        Logging {
+            level: LogLevel::Info,
+            format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Bounds an operator may move; the rest are constants in `limits.rs` of
+/// each crate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Exporters whose template state is kept (the least recently heard
+    /// go first).
+    pub max_exporters: usize,
+    /// Templates kept per exporter.
+    pub max_templates_per_exporter: usize,
+    /// Largest `POST /ingest` body.
+    pub max_ingest_body: Bytes,
+    /// Most records in one `POST /ingest` body.
+    pub max_ingest_records: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let d = flowlens_wire::DecoderLimits::default();
+        Limits {
+            max_exporters: d.max_exporters.get(),
+            max_templates_per_exporter: d.max_templates_per_exporter.get(),
+            max_ingest_body: Bytes(16 << 20),
+            max_ingest_records: 100_000,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
