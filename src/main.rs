@@ -76,6 +76,9 @@ enum Command {
         /// Final report: text on stderr, or one JSON object on stdout.
         #[arg(long, value_enum, default_value = "text")]
         report: ReportArg,
+        /// Follow the time of day: --rate at 15:00 UTC, a tenth of it at 03:00.
+        #[arg(long)]
+        daily: bool,
     },
     /// Write, check or show the configuration.
     Config {
@@ -292,9 +295,10 @@ fn main() -> ExitCode {
             seed,
             sflow_rate,
             report,
+            daily,
         } => {
             let opts = match simulate_options(target, &protocol, &rate, &duration, exporters, seed, sflow_rate) {
-                Ok(o) => o,
+                Ok(o) => flowlens_app::simulate::SimOptions { daily, ..o },
                 Err(e) => {
                     eprintln!("flowlens: {e}");
                     return ExitCode::from(2);
@@ -456,6 +460,7 @@ fn simulate_options(
         exporters,
         seed,
         sflow_rate,
+        daily: false,
     })
 }
 

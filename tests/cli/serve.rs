@@ -112,7 +112,12 @@ impl Running {
     }
 
     /// SIGTERM; (exit success, seconds to exit, log).
-    pub fn stop(mut self) -> (bool, f64, String) {
+    pub fn stop(self) -> (bool, f64, String) {
+        let mut s = self;
+        s.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> (bool, f64, String) {
         let t = Instant::now();
         let ok = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -130,6 +135,16 @@ impl Running {
                 panic!("flowlens serve did not stop within 30 s");
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    /// A failed test must not leave a service behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
@@ -329,7 +344,7 @@ fn config_init_check_print() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("storage.data_dir = /srv/x"), "{out}");
     assert!(out.contains("# flag --data-dir"), "{out}");
-    assert!(out.contains(&format!("storage.flush_interval = 1s")), "{out}");
+    assert!(out.contains("storage.flush_interval = 1s"), "{out}");
 
     std::fs::write(&f, "storage:\n  data_dri: /x\npipeline:\n  decode_workers: 0\n").unwrap();
     let o = flowlens(&["config", "check", fs]);

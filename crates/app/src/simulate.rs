@@ -69,6 +69,15 @@ pub struct SimOptions {
     pub seed: u64,
     /// sFlow's 1-in-N (the other protocols send unsampled flows).
     pub sflow_rate: u32,
+    /// Follow the time of day: `rate` at 15:00 UTC, a tenth of it at 03:00.
+    pub daily: bool,
+}
+
+/// Share of the peak rate at this time of day (UTC): a smooth day with its
+/// low at 03:00 (0.1) and its high at 15:00 (1.0).
+pub fn daily_factor(t: Timestamp) -> f64 {
+    let hours = (t.0.rem_euclid(86_400_000_000_000)) as f64 / 3.6e12;
+    0.55 - 0.45 * (std::f64::consts::TAU * (hours - 3.0) / 24.0).cos()
 }
 
 /// What was sent.
@@ -175,7 +184,12 @@ pub fn run(o: &SimOptions, mut progress: impl FnMut(&SimReport)) -> Result<SimRe
     while start.elapsed() < o.duration {
         if let Some(rate) = o.rate {
             // Send what the rate allows by now; sleep a little otherwise.
-            let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+            let rate = if o.daily {
+                rate as f64 * daily_factor(wall_clock())
+            } else {
+                rate as f64
+            };
+            let due = (start.elapsed().as_secs_f64() * rate) as u64;
             if report.flows > due {
                 std::thread::sleep(Duration::from_micros(500));
                 continue;
@@ -266,4 +280,40 @@ fn one_packet(mut r: FlowRecord) -> FlowRecord {
     r.packets = Some(1);
     r.bytes = Some(size);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_day_has_a_low_and_a_high() {
+        let at = |h: i64| daily_factor(Timestamp::from_secs(1_767_225_600 + h * 3_600));
+        assert!((at(3) - 0.1).abs() < 1e-9);
+        assert!((at(15) - 1.0).abs() < 1e-9);
+        assert!(at(9) > at(3) && at(9) < at(15));
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let o = SimOptions {
+            target: "127.0.0.1:9".parse().unwrap(),
+            protocol: SimProtocol::V9,
+            rate: Some(0),
+            duration: Duration::from_secs(1),
+            exporters: 1,
+            seed: 1,
+            sflow_rate: 1,
+            daily: false,
+        };
+        assert!(run(&o, |_| {}).unwrap_err().contains("--rate"));
+        let o = SimOptions {
+            rate: Some(1),
+            exporters: 0,
+            ..o
+        };
+        assert!(run(&o, |_| {}).unwrap_err().contains("--exporters"));
+        assert_eq!(SimProtocol::parse("IPFIX"), Ok(SimProtocol::Ipfix));
+        assert!(SimProtocol::parse("v6").is_err());
+    }
 }

@@ -499,7 +499,7 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
         );
     }
     check(
-        s.data_dir.as_os_str().len() > 0,
+        !s.data_dir.as_os_str().is_empty(),
         "storage.data_dir",
         "\"\"".into(),
         "a directory path",

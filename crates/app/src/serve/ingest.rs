@@ -197,7 +197,7 @@ fn record(v: &Value, now: Timestamp) -> Result<(Flow, Named), String> {
     let mut flow = Flow::new(r);
     flow.src_country = country(o, "src_country")?;
     flow.dst_country = country(o, "dst_country")?;
-    Ok((flow, synthetic.then(|| (exporter, router))))
+    Ok((flow, synthetic.then_some((exporter, router))))
 }
 
 const FIELDS: &[&str] = &[
@@ -340,7 +340,7 @@ mod tests {
     fn whole_body_errors() {
         assert!(matches!(parse(b"{oops", 10, NOW), Err(BodyError::NotJson(_))));
         assert_eq!(parse(b"42", 10, NOW).unwrap_err(), BodyError::NotRecords);
-        let many = format!("[{}]", vec!["{}"; 11].join(","));
+        let many = format!("[{}]", ["{}"; 11].join(","));
         assert_eq!(
             parse(many.as_bytes(), 10, NOW).unwrap_err(),
             BodyError::TooMany { count: 11, max: 10 }

@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 
 use super::dedup::Dedup;
 use super::listen::Datagrams;
-use super::telemetry::{lock, ExporterStats, FlowDrop, Telemetry, MAX_DOMAINS_PER_EXPORTER, MAX_TRACKED_EXPORTERS};
+use super::telemetry::{lock, FlowDrop, Telemetry, MAX_DOMAINS_PER_EXPORTER, MAX_TRACKED_EXPORTERS};
 
 /// Where decoded flows go.
 #[derive(Clone)]
@@ -153,7 +153,7 @@ impl Worker {
         if !exporters.contains_key(&from) && exporters.len() >= MAX_TRACKED_EXPORTERS {
             return;
         }
-        let e = exporters.entry(from).or_insert_with(ExporterStats::default);
+        let e = exporters.entry(from).or_default();
         e.datagrams += 1;
         e.flows += out.flows.len() as u64;
         e.last_seen_unix = now_s;
