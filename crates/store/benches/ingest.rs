@@ -3,6 +3,8 @@
 //! the disk it takes.
 //!
 //!   cargo bench --workspace --bench ingest --profile release
+//!   (after `cargo build --release --workspace --all-targets`, which builds
+//!   the same units)
 //!
 //! (`--workspace --profile release`: the same build of the bundled DuckDB
 //! as `cargo build --release`, so it is not compiled a second time.)
