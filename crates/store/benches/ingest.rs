@@ -71,6 +71,15 @@ fn ingest(c: &mut Criterion) {
         b.iter(|| schema::record_batch(&batch[..65_536]))
     });
     g.throughput(Throughput::Elements(batch.len() as u64));
+    g.bench_function("rollup aggregation only (2M flows)", |b| {
+        b.iter(|| {
+            let mut a = flowlens_store::rollup::Aggregator::default();
+            for chunk in batch.chunks(BATCH) {
+                a.add(chunk);
+            }
+            a.take_closed(true).len()
+        })
+    });
     g.measurement_time(Duration::from_secs(30));
     g.bench_function("writer with rollups (2M flows, 10 min)", |b| {
         b.iter_custom(|iters| {
