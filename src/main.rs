@@ -234,18 +234,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { flags } => {
-            let env: Vec<(String, String)> = std::env::vars().collect();
-            match config::load(flags.config.as_deref(), &env, &flags.overrides()) {
-                Ok(loaded) => match serve::run(loaded.config) {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(e) => {
-                        eprintln!("flowlens: {e}");
-                        ExitCode::from(1)
-                    }
-                },
+            let c = match load_config(flags.config.as_deref(), &flags.overrides()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match serve::run(c) {
+                Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("flowlens: configuration:\n{e}");
-                    ExitCode::from(2)
+                    eprintln!("flowlens: {e}");
+                    ExitCode::from(1)
                 }
             }
         }
@@ -256,17 +253,13 @@ fn main() -> ExitCode {
             data_dir,
             no_dedup,
         } => {
-            let env: Vec<(String, String)> = std::env::vars().collect();
             let flags = config::Overrides {
                 data_dir,
                 ..config::Overrides::default()
             };
-            let c = match config::load(file.as_deref(), &env, &flags) {
-                Ok(l) => l.config,
-                Err(e) => {
-                    eprintln!("flowlens: configuration:\n{e}");
-                    return ExitCode::from(2);
-                }
+            let c = match load_config(file.as_deref(), &flags) {
+                Ok(c) => c,
+                Err(code) => return code,
             };
             let d = &c.pipeline.dedup;
             let opts = flowlens_app::import::ImportOptions {
@@ -375,7 +368,7 @@ fn main() -> ExitCode {
                     QueryFormatArg::Csv => query::Format::Csv,
                 },
             };
-            let now = flowlens_wire_now();
+            let now = serve::now();
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             match query::run(&opts, now, &mut out).and_then(|()| Ok(std::io::Write::flush(&mut out)?)) {
@@ -430,6 +423,16 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The configuration a command runs with (file, environment, flags), or
+/// the exit code after saying what is wrong with it.
+fn load_config(file: Option<&std::path::Path>, flags: &config::Overrides) -> Result<config::Config, ExitCode> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    config::load(file, &env, flags).map(|l| l.config).map_err(|e| {
+        eprintln!("flowlens: configuration:\n{e}");
+        ExitCode::from(2)
+    })
 }
 
 fn simulate_options(
@@ -508,13 +511,4 @@ fn config_cmd(action: ConfigAction) -> ExitCode {
             }
         },
     }
-}
-
-/// The wall clock, read once here at the edge (libraries take time as a
-/// parameter).
-fn flowlens_wire_now() -> flowlens_app::Timestamp {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    flowlens_app::Timestamp(d.as_nanos() as i64)
 }

@@ -46,7 +46,11 @@ impl ImportSummary {
             self.files, self.datagrams, self.flows, self.stored, self.duplicates
         );
         if let (Some(a), Some(b)) = (self.first, self.last) {
-            s.push_str(&format!("; flows from {} to {}", rfc3339(a), rfc3339(b)));
+            s.push_str(&format!(
+                "; flows from {} to {}",
+                crate::flowjson::rfc3339(a),
+                crate::flowjson::rfc3339(b)
+            ));
         }
         if !self.errors.is_empty() {
             let e: Vec<String> = self.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -54,10 +58,6 @@ impl ImportSummary {
         }
         s
     }
-}
-
-fn rfc3339(t: Timestamp) -> String {
-    jiff::Timestamp::from_nanosecond(i128::from(t.0)).map_or_else(|_| t.0.to_string(), |t| t.to_string())
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -398,6 +398,17 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
             ));
         }
     };
+    // A whole number that must lie in lo..=hi.
+    macro_rules! count {
+        ($v:expr, $path:expr, $lo:expr, $hi:expr) => {
+            check(
+                ($lo..=$hi).contains(&$v),
+                $path,
+                $v.to_string(),
+                &format!("{} to {}", $lo, $hi),
+            )
+        };
+    }
     for (i, l) in c.collector.listeners.iter().enumerate() {
         let p = format!("collector.listeners[{i}]");
         check(
@@ -406,12 +417,7 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
             "0".into(),
             "1 to 65535 (leave the listener out to disable it)",
         );
-        check(
-            (1..=64).contains(&l.sockets),
-            &format!("{p}.sockets"),
-            l.sockets.to_string(),
-            "1 to 64",
-        );
+        count!(l.sockets, &format!("{p}.sockets"), 1, 64);
         check(
             l.receive_buffer.0 <= 1 << 30,
             &format!("{p}.receive_buffer"),
@@ -428,24 +434,9 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
         }
     }
     let p = &c.pipeline;
-    check(
-        (1..=64).contains(&p.decode_workers),
-        "pipeline.decode_workers",
-        p.decode_workers.to_string(),
-        "1 to 64",
-    );
-    check(
-        (1..=65_536).contains(&p.decode_queue),
-        "pipeline.decode_queue",
-        p.decode_queue.to_string(),
-        "1 to 65536",
-    );
-    check(
-        (1..=262_144).contains(&p.batch_flows),
-        "pipeline.batch_flows",
-        p.batch_flows.to_string(),
-        "1 to 262144",
-    );
+    count!(p.decode_workers, "pipeline.decode_workers", 1, 64);
+    count!(p.decode_queue, "pipeline.decode_queue", 1, 65_536);
+    count!(p.batch_flows, "pipeline.batch_flows", 1, 262_144);
     check(
         p.batch_delay.0 >= Duration::from_millis(1) && p.batch_delay.0 <= Duration::from_secs(5),
         "pipeline.batch_delay",
@@ -458,12 +449,7 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
         p.dedup.ttl.to_string(),
         "1s to 1h",
     );
-    check(
-        (1_000..=100_000_000).contains(&p.dedup.max_entries),
-        "pipeline.dedup.max_entries",
-        p.dedup.max_entries.to_string(),
-        "1000 to 100000000",
-    );
+    count!(p.dedup.max_entries, "pipeline.dedup.max_entries", 1_000, 100_000_000);
     let s = &c.storage;
     check(
         s.flush_interval.0 >= Duration::from_millis(100) && s.flush_interval.0 <= Duration::from_secs(5),
@@ -505,17 +491,12 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
         "a directory path",
     );
     let l = &c.limits;
-    check(
-        (1..=1_000_000).contains(&l.max_exporters),
-        "limits.max_exporters",
-        l.max_exporters.to_string(),
-        "1 to 1000000",
-    );
-    check(
-        (1..=65_536).contains(&l.max_templates_per_exporter),
+    count!(l.max_exporters, "limits.max_exporters", 1, 1_000_000);
+    count!(
+        l.max_templates_per_exporter,
         "limits.max_templates_per_exporter",
-        l.max_templates_per_exporter.to_string(),
-        "1 to 65536",
+        1,
+        65_536
     );
     check(
         l.max_ingest_body.0 >= 1_024 && l.max_ingest_body.0 <= 1 << 30,
@@ -523,12 +504,7 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
         l.max_ingest_body.to_string(),
         "1KiB to 1GiB",
     );
-    check(
-        (1..=10_000_000).contains(&l.max_ingest_records),
-        "limits.max_ingest_records",
-        l.max_ingest_records.to_string(),
-        "1 to 10000000",
-    );
+    count!(l.max_ingest_records, "limits.max_ingest_records", 1, 10_000_000);
     if errors.is_empty() {
         Ok(())
     } else {

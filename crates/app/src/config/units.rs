@@ -9,6 +9,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Longest duration a setting takes (100 years).
 pub const MAX_DURATION: Duration = Duration::from_secs(100 * 366 * 86_400);
 
+/// `"15m"` → (15, "m"); `"4 MiB"` → (4, "MiB"); no leading number → None.
+fn number_and_unit(s: &str) -> Option<(u64, &str)> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    Some((num.parse().ok()?, unit.trim()))
+}
+
 /// A duration setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Dur(pub Duration);
@@ -19,13 +27,10 @@ impl Dur {
     }
 
     pub fn parse(s: &str) -> Result<Dur, String> {
-        let t = s.trim();
-        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        let (num, unit) = t.split_at(split);
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("\"{s}\" is not a duration: use a number and a unit, e.g. 500ms, 30s, 15m, 1h, 7d"))?;
-        let unit_ms: u64 = match unit.trim() {
+        let (n, unit) = number_and_unit(s).ok_or_else(|| {
+            format!("\"{s}\" is not a duration: use a number and a unit, e.g. 500ms, 30s, 15m, 1h, 7d")
+        })?;
+        let unit_ms: u64 = match unit {
             "ms" => 1,
             "s" | "" => 1_000,
             "m" => 60_000,
@@ -76,13 +81,9 @@ pub struct Bytes(pub u64);
 
 impl Bytes {
     pub fn parse(s: &str) -> Result<Bytes, String> {
-        let t = s.trim();
-        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        let (num, unit) = t.split_at(split);
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("\"{s}\" is not a size: use bytes or a unit, e.g. 4MiB, 512KiB, 10GB"))?;
-        let mult: u64 = match unit.trim() {
+        let (n, unit) = number_and_unit(s)
+            .ok_or_else(|| format!("\"{s}\" is not a size: use bytes or a unit, e.g. 4MiB, 512KiB, 10GB"))?;
+        let mult: u64 = match unit {
             "" | "B" => 1,
             "KB" | "kB" => 1_000,
             "MB" => 1_000_000,

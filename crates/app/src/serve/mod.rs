@@ -37,7 +37,8 @@ pub const LIVE_FEED_BATCHES: usize = 256;
 /// Longest an orderly stop waits for HTTP requests in flight.
 pub const HTTP_DRAIN: Duration = Duration::from_secs(3);
 
-/// The wall clock as a flow timestamp.
+/// The wall clock as a flow timestamp, read at the edges (receive, the
+/// commands); libraries below take time as a parameter.
 pub fn now() -> Timestamp {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
