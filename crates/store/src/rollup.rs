@@ -22,6 +22,13 @@
 //!   `folded` counts them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use duckdb::arrow::array::{
+    Array, ArrayRef, StringArray, TimestampMicrosecondArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
+};
+use duckdb::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use duckdb::arrow::record_batch::RecordBatch;
 
 use crate::flow::{addr_key, Flow};
 use crate::limits::{MAX_ROLLUP_KEYS_PER_BUCKET, MAX_TALKERS_PER_BUCKET, MAX_TALKER_KEYS_PER_BUCKET};
@@ -311,33 +318,82 @@ pub fn watermark_of(conn: &duckdb::Connection, table: &str) -> duckdb::Result<Op
     .optional()
 }
 
-fn dim_values(k: &Key) -> Vec<duckdb::types::Value> {
-    use duckdb::types::Value as V;
-    let n = |v: Option<u64>| v.map_or(V::Null, V::UBigInt);
-    let c = |v: Option<[u8; 2]>| v.map_or(V::Null, |c| V::Text(String::from_utf8_lossy(&c).into_owned()));
-    vec![
-        n(k.exporter.map(|e| (e >> 64) as u64)),
-        n(k.exporter.map(|e| e as u64)),
-        n(k.in_if.map(u64::from)),
-        n(k.out_if.map(u64::from)),
-        n(k.ip_version.map(u64::from)),
-        n(k.proto.map(u64::from)),
-        n(k.src_port.map(u64::from)),
-        n(k.dst_port.map(u64::from)),
-        n(k.src_as.map(u64::from)),
-        n(k.dst_as.map(u64::from)),
-        c(k.src_country),
-        c(k.dst_country),
-    ]
+/// Rollup rows (bucket start, dimensions, sums) as one Arrow batch in
+/// table column order, for the appender: one bulk append, not a boxed value
+/// per cell.
+fn rows_batch(rows: &[(i64, &Key, &Sums)]) -> RecordBatch {
+    let n = rows.len();
+    let mut fields = vec![Field::new("time_received", DataType::Timestamp(TimeUnit::Microsecond, None), false)];
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(DIM_COLUMNS.len() + 4);
+    arrays.push(Arc::new(TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.0))));
+    macro_rules! dim {
+        ($name:literal, $arr:ty, $get:expr) => {{
+            let a: $arr = rows.iter().map(|r| $get(r.1)).collect();
+            fields.push(Field::new($name, a.data_type().clone(), true));
+            arrays.push(Arc::new(a));
+        }};
+    }
+    dim!("exporter_hi", UInt64Array, |k: &Key| k.exporter.map(|e| (e >> 64) as u64));
+    dim!("exporter_lo", UInt64Array, |k: &Key| k.exporter.map(|e| e as u64));
+    dim!("in_if", UInt32Array, |k: &Key| k.in_if);
+    dim!("out_if", UInt32Array, |k: &Key| k.out_if);
+    dim!("ip_version", UInt8Array, |k: &Key| k.ip_version);
+    dim!("proto", UInt8Array, |k: &Key| k.proto);
+    dim!("src_port", UInt16Array, |k: &Key| k.src_port);
+    dim!("dst_port", UInt16Array, |k: &Key| k.dst_port);
+    dim!("src_as", UInt32Array, |k: &Key| k.src_as);
+    dim!("dst_as", UInt32Array, |k: &Key| k.dst_as);
+    let country = |c: Option<[u8; 2]>| c.map(|c| String::from_utf8_lossy(&c).into_owned());
+    dim!("src_country", StringArray, |k: &Key| country(k.src_country));
+    dim!("dst_country", StringArray, |k: &Key| country(k.dst_country));
+    debug_assert_eq!(fields.len(), DIM_COLUMNS.len() + 1);
+    sums_columns(&mut fields, &mut arrays, rows.iter().map(|r| r.2), n);
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("columns match the rollup schema")
 }
 
-/// One rollup row: bucket start, dimensions, sums.
-fn row(start_us: i64, k: &Key, s: &Sums) -> Vec<duckdb::types::Value> {
-    use duckdb::types::{TimeUnit, Value as V};
-    let mut row = vec![V::Timestamp(TimeUnit::Microsecond, start_us)];
-    row.extend(dim_values(k));
-    row.extend([V::UBigInt(s.bytes), V::UBigInt(s.packets), V::UBigInt(s.flows)]);
-    row
+/// Talker rows (bucket start, side, address or NULL, sums) as one batch.
+fn talkers_batch(rows: &[(i64, u8, Option<u128>, &Sums)]) -> RecordBatch {
+    let mut fields = vec![
+        Field::new("time_received", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+        Field::new("side", DataType::UInt8, false),
+        Field::new("addr_hi", DataType::UInt64, true),
+        Field::new("addr_lo", DataType::UInt64, true),
+    ];
+    let mut arrays: Vec<ArrayRef> = vec![
+        Arc::new(TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.0))),
+        Arc::new(UInt8Array::from_iter_values(rows.iter().map(|r| r.1))),
+        Arc::new(rows.iter().map(|r| r.2.map(|a| (a >> 64) as u64)).collect::<UInt64Array>()),
+        Arc::new(rows.iter().map(|r| r.2.map(|a| a as u64)).collect::<UInt64Array>()),
+    ];
+    sums_columns(&mut fields, &mut arrays, rows.iter().map(|r| r.3), rows.len());
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("columns match the talkers schema")
+}
+
+fn sums_columns<'a>(
+    fields: &mut Vec<Field>,
+    arrays: &mut Vec<ArrayRef>,
+    sums: impl Iterator<Item = &'a Sums> + Clone,
+    n: usize,
+) {
+    for (name, get) in [
+        ("bytes", (|s: &Sums| s.bytes) as fn(&Sums) -> u64),
+        ("packets", |s| s.packets),
+        ("flows", |s| s.flows),
+    ] {
+        fields.push(Field::new(name, DataType::UInt64, false));
+        let mut v = Vec::with_capacity(n);
+        v.extend(sums.clone().map(get));
+        arrays.push(Arc::new(UInt64Array::from(v)));
+    }
+}
+
+fn append(conn: &duckdb::Connection, table: &str, batch: RecordBatch) -> duckdb::Result<()> {
+    if batch.num_rows() == 0 {
+        return Ok(());
+    }
+    let mut app = conn.appender(table)?;
+    app.append_record_batch(batch)?;
+    app.flush()
 }
 
 /// Writes closed 1-minute buckets, cascades 5-minute and 1-hour buckets that
@@ -351,58 +407,28 @@ pub fn write(conn: &duckdb::Connection, closed: &[Bucket], oldest_open_us: Optio
         .iter()
         .map(|r| Ok((*r, watermark_of(conn, r.table)?)))
         .collect::<duckdb::Result<_>>()?;
-    {
-        let mut app = conn.appender(ROLLUPS[0].table)?;
-        for b in closed {
-            // Late rows for buckets a coarser rollup already holds go there
-            // too, as extra rows (queries sum).
-            let late: Vec<&Rollup> = coarser
-                .iter()
-                .filter(|(_, w)| w.is_some_and(|w| b.start_us < w))
-                .map(|(r, _)| r)
-                .collect();
-            for (k, s) in &b.rows {
-                app.append_row(duckdb::appender_params_from_iter(row(b.start_us, k, s).iter()))?;
-            }
-            for r in late {
+    let mut fine: Vec<(i64, &Key, &Sums)> = Vec::new();
+    // Late rows for buckets a coarser rollup already holds go there too, as
+    // extra rows (queries sum).
+    let mut late: Vec<Vec<(i64, &Key, &Sums)>> = vec![Vec::new(); coarser.len()];
+    let mut talkers: Vec<Vec<(i64, u8, Option<u128>, &Sums)>> = vec![Vec::new(); TALKERS.len()];
+    for b in closed {
+        fine.extend(b.rows.iter().map(|(k, s)| (b.start_us, k, s)));
+        talkers[0].extend(b.talkers.iter().map(|(side, a, s)| (b.start_us, *side, *a, s)));
+        for (i, (r, w)) in coarser.iter().enumerate() {
+            if w.is_some_and(|w| b.start_us < w) {
                 let start = b.start_us.div_euclid(r.secs * 1_000_000) * r.secs * 1_000_000;
-                let mut app = conn.appender(r.table)?;
-                for (k, s) in &b.rows {
-                    app.append_row(duckdb::appender_params_from_iter(row(start, k, s).iter()))?;
-                }
-                app.flush()?;
+                late[i].extend(b.rows.iter().map(|(k, s)| (start, k, s)));
+                talkers[i + 1].extend(b.talkers.iter().map(|(side, a, s)| (start, *side, *a, s)));
             }
         }
-        app.flush()?;
     }
-    for (i, t) in TALKERS.iter().enumerate() {
-        let mut app = conn.appender(t)?;
-        for b in closed {
-            let start = if i == 0 {
-                b.start_us
-            } else {
-                // Late rows for a coarser bucket already built.
-                match &coarser[i - 1] {
-                    (r, Some(w)) if b.start_us < *w => b.start_us.div_euclid(r.secs * 1_000_000) * r.secs * 1_000_000,
-                    _ => continue,
-                }
-            };
-            for (side, a, x) in &b.talkers {
-                use duckdb::types::{TimeUnit, Value as V};
-                let n = |v: Option<u64>| v.map_or(V::Null, V::UBigInt);
-                let row = [
-                    V::Timestamp(TimeUnit::Microsecond, start),
-                    V::UTinyInt(*side),
-                    n(a.map(|a| (a >> 64) as u64)),
-                    n(a.map(|a| a as u64)),
-                    V::UBigInt(x.bytes),
-                    V::UBigInt(x.packets),
-                    V::UBigInt(x.flows),
-                ];
-                app.append_row(duckdb::appender_params_from_iter(row.iter()))?;
-            }
-        }
-        app.flush()?;
+    append(conn, ROLLUPS[0].table, rows_batch(&fine))?;
+    for ((r, _), rows) in coarser.iter().zip(&late) {
+        append(conn, r.table, rows_batch(rows))?;
+    }
+    for (t, rows) in TALKERS.iter().zip(&talkers) {
+        append(conn, t, talkers_batch(rows))?;
     }
     let last_end = closed.iter().map(|b| b.start_us + 60_000_000).max().expect("not empty");
     let w1 = oldest_open_us.map_or(last_end, |o| o.min(last_end).max(closed[0].start_us));
