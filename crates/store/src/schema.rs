@@ -17,7 +17,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use duckdb::arrow::array::{
-    ArrayRef, StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt32Builder, UInt64Builder, UInt8Builder,
+    ArrayRef, StringBuilder, TimestampMicrosecondArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
 };
 use duckdb::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use duckdb::arrow::record_batch::RecordBatch;
@@ -60,45 +60,51 @@ impl Kind {
     }
 }
 
-/// A value read from or written to one column.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Val {
-    Null,
-    Int(u64),
-    Time(i64),
-    Text(String),
+/// How a column's value is taken from a flow: one typed function per
+/// column, so building a batch is a tight loop per column with no boxed
+/// value per cell.
+#[derive(Clone, Copy)]
+enum Get {
+    Time(fn(&Flow) -> Option<i64>),
+    U8(fn(&Flow) -> Option<u8>),
+    U16(fn(&Flow) -> Option<u16>),
+    U32(fn(&Flow) -> Option<u32>),
+    U64(fn(&Flow) -> Option<u64>),
+    Text(fn(&Flow) -> Option<[u8; 2]>),
 }
-
-type Get = fn(&Flow) -> Val;
 
 pub struct Column {
     pub name: &'static str,
-    pub kind: Kind,
     get: Get,
 }
 
-const fn col(name: &'static str, kind: Kind, get: Get) -> Column {
-    Column { name, kind, get }
+impl Column {
+    pub fn kind(&self) -> Kind {
+        match self.get {
+            Get::Time(_) => Kind::Time,
+            Get::U8(_) => Kind::U8,
+            Get::U16(_) => Kind::U16,
+            Get::U32(_) => Kind::U32,
+            Get::U64(_) => Kind::U64,
+            Get::Text(_) => Kind::Text,
+        }
+    }
 }
 
-fn int<T: Into<u64>>(v: Option<T>) -> Val {
-    v.map_or(Val::Null, |v| Val::Int(v.into()))
+const fn col(name: &'static str, get: Get) -> Column {
+    Column { name, get }
 }
 
-fn time(t: Option<Timestamp>) -> Val {
-    t.map_or(Val::Null, |t| Val::Time(t.as_nanos() / 1_000))
+fn micros(t: Timestamp) -> i64 {
+    t.as_nanos() / 1_000
 }
 
-fn hi(a: Option<IpAddr>) -> Val {
-    int(a.map(|a| (addr_key(a) >> 64) as u64))
+fn hi(a: Option<IpAddr>) -> Option<u64> {
+    a.map(|a| (addr_key(a) >> 64) as u64)
 }
 
-fn lo(a: Option<IpAddr>) -> Val {
-    int(a.map(|a| addr_key(a) as u64))
-}
-
-fn text(c: Option<[u8; 2]>) -> Val {
-    c.map_or(Val::Null, |c| Val::Text(String::from_utf8_lossy(&c).into_owned()))
+fn lo(a: Option<IpAddr>) -> Option<u64> {
+    a.map(|a| addr_key(a) as u64)
 }
 
 /// Stable codes of [`Protocol`] in the `protocol` column.
@@ -148,93 +154,97 @@ fn sampling_from_code(c: u64) -> Option<SamplingSource> {
 
 /// Every column of `flows`, in table order.
 pub static COLUMNS: &[Column] = &[
-    col("time_received", Kind::Time, |f| time(Some(f.record.time_received))),
-    col("time_start", Kind::Time, |f| time(f.record.time_start)),
-    col("time_end", Kind::Time, |f| time(f.record.time_end)),
-    col("exporter_hi", Kind::U64, |f| hi(Some(f.record.exporter.ip()))),
-    col("exporter_lo", Kind::U64, |f| lo(Some(f.record.exporter.ip()))),
-    col("exporter_port", Kind::U16, |f| int(Some(f.record.exporter.port()))),
-    col("protocol", Kind::U8, |f| int(Some(protocol_code(f.record.protocol)))),
-    col("agent_hi", Kind::U64, |f| hi(f.record.agent)),
-    col("agent_lo", Kind::U64, |f| lo(f.record.agent)),
-    col("observation_domain", Kind::U32, |f| {
-        int(Some(f.record.observation_domain))
-    }),
-    col("sequence", Kind::U32, |f| int(f.record.sequence)),
-    col("sampling_rate", Kind::U32, |f| {
-        int(Some(f.record.effective_sampling_rate().min(u64::from(u32::MAX)) as u32))
-    }),
-    col("sampling_source", Kind::U8, |f| {
-        int(f.record.sampling_source.map(sampling_code))
-    }),
-    col("sampler_id", Kind::U64, |f| int(f.record.sampler_id)),
-    col("in_if", Kind::U32, |f| int(f.record.in_if)),
-    col("out_if", Kind::U32, |f| int(f.record.out_if)),
-    col("ip_version", Kind::U8, |f| int(f.record.ip_version)),
-    col("src_addr_hi", Kind::U64, |f| hi(f.record.src_addr)),
-    col("src_addr_lo", Kind::U64, |f| lo(f.record.src_addr)),
-    col("dst_addr_hi", Kind::U64, |f| hi(f.record.dst_addr)),
-    col("dst_addr_lo", Kind::U64, |f| lo(f.record.dst_addr)),
-    col("src_port", Kind::U16, |f| int(f.record.src_port)),
-    col("dst_port", Kind::U16, |f| int(f.record.dst_port)),
-    col("proto", Kind::U8, |f| int(f.record.proto)),
-    col("tcp_flags", Kind::U16, |f| int(f.record.tcp_flags)),
-    col("tos", Kind::U8, |f| int(f.record.tos)),
-    col("ttl", Kind::U8, |f| int(f.record.ttl)),
-    col("flow_label", Kind::U32, |f| int(f.record.flow_label)),
-    col("bytes", Kind::U64, |f| int(f.record.scaled_bytes())),
-    col("packets", Kind::U64, |f| int(f.record.scaled_packets())),
-    col("flows", Kind::U64, |f| int(f.record.flows)),
-    col("reverse_bytes", Kind::U64, |f| {
-        int(f
-            .record
-            .reverse_bytes
-            .map(|b| b.saturating_mul(f.record.effective_sampling_rate())))
-    }),
-    col("reverse_packets", Kind::U64, |f| {
-        int(f
-            .record
-            .reverse_packets
-            .map(|p| p.saturating_mul(f.record.effective_sampling_rate())))
-    }),
-    col("src_as", Kind::U32, |f| int(f.record.src_as)),
-    col("dst_as", Kind::U32, |f| int(f.record.dst_as)),
-    col("src_mask", Kind::U8, |f| int(f.record.src_mask)),
-    col("dst_mask", Kind::U8, |f| int(f.record.dst_mask)),
-    col("next_hop_hi", Kind::U64, |f| hi(f.record.next_hop)),
-    col("next_hop_lo", Kind::U64, |f| lo(f.record.next_hop)),
-    col("bgp_next_hop_hi", Kind::U64, |f| hi(f.record.bgp_next_hop)),
-    col("bgp_next_hop_lo", Kind::U64, |f| lo(f.record.bgp_next_hop)),
-    col("src_vlan", Kind::U16, |f| int(f.record.src_vlan)),
-    col("dst_vlan", Kind::U16, |f| int(f.record.dst_vlan)),
-    col("src_mac", Kind::U64, |f| int(f.record.src_mac.map(MacAddr::to_u64))),
-    col("dst_mac", Kind::U64, |f| int(f.record.dst_mac.map(MacAddr::to_u64))),
-    col("mpls_label", Kind::U32, |f| int(f.record.mpls_label)),
-    col("icmp_type", Kind::U8, |f| int(f.record.icmp_type)),
-    col("icmp_code", Kind::U8, |f| int(f.record.icmp_code)),
-    col("direction", Kind::U8, |f| {
-        int(f.record.direction.map(|d| match d {
-            Direction::Ingress => 0u8,
-            Direction::Egress => 1,
-        }))
-    }),
-    col("forwarding_status", Kind::U8, |f| int(f.record.forwarding_status)),
-    col("end_reason", Kind::U8, |f| int(f.record.end_reason)),
-    col("nat_src_addr_hi", Kind::U64, |f| hi(f.record.nat_src_addr)),
-    col("nat_src_addr_lo", Kind::U64, |f| lo(f.record.nat_src_addr)),
-    col("nat_dst_addr_hi", Kind::U64, |f| hi(f.record.nat_dst_addr)),
-    col("nat_dst_addr_lo", Kind::U64, |f| lo(f.record.nat_dst_addr)),
-    col("nat_src_port", Kind::U16, |f| int(f.record.nat_src_port)),
-    col("nat_dst_port", Kind::U16, |f| int(f.record.nat_dst_port)),
-    col("src_country", Kind::Text, |f| text(f.src_country)),
-    col("dst_country", Kind::Text, |f| text(f.dst_country)),
+    col("time_received", Get::Time(|f| Some(micros(f.record.time_received)))),
+    col("time_start", Get::Time(|f| f.record.time_start.map(micros))),
+    col("time_end", Get::Time(|f| f.record.time_end.map(micros))),
+    col("exporter_hi", Get::U64(|f| hi(Some(f.record.exporter.ip())))),
+    col("exporter_lo", Get::U64(|f| lo(Some(f.record.exporter.ip())))),
+    col("exporter_port", Get::U16(|f| Some(f.record.exporter.port()))),
+    col("protocol", Get::U8(|f| Some(protocol_code(f.record.protocol)))),
+    col("agent_hi", Get::U64(|f| hi(f.record.agent))),
+    col("agent_lo", Get::U64(|f| lo(f.record.agent))),
+    col("observation_domain", Get::U32(|f| Some(f.record.observation_domain))),
+    col("sequence", Get::U32(|f| f.record.sequence)),
+    col(
+        "sampling_rate",
+        Get::U32(|f| Some(f.record.effective_sampling_rate().min(u64::from(u32::MAX)) as u32)),
+    ),
+    col("sampling_source", Get::U8(|f| f.record.sampling_source.map(sampling_code))),
+    col("sampler_id", Get::U64(|f| f.record.sampler_id)),
+    col("in_if", Get::U32(|f| f.record.in_if)),
+    col("out_if", Get::U32(|f| f.record.out_if)),
+    col("ip_version", Get::U8(|f| f.record.ip_version)),
+    col("src_addr_hi", Get::U64(|f| hi(f.record.src_addr))),
+    col("src_addr_lo", Get::U64(|f| lo(f.record.src_addr))),
+    col("dst_addr_hi", Get::U64(|f| hi(f.record.dst_addr))),
+    col("dst_addr_lo", Get::U64(|f| lo(f.record.dst_addr))),
+    col("src_port", Get::U16(|f| f.record.src_port)),
+    col("dst_port", Get::U16(|f| f.record.dst_port)),
+    col("proto", Get::U8(|f| f.record.proto)),
+    col("tcp_flags", Get::U16(|f| f.record.tcp_flags)),
+    col("tos", Get::U8(|f| f.record.tos)),
+    col("ttl", Get::U8(|f| f.record.ttl)),
+    col("flow_label", Get::U32(|f| f.record.flow_label)),
+    col("bytes", Get::U64(|f| f.record.scaled_bytes())),
+    col("packets", Get::U64(|f| f.record.scaled_packets())),
+    col("flows", Get::U64(|f| f.record.flows)),
+    col(
+        "reverse_bytes",
+        Get::U64(|f| {
+            f.record
+                .reverse_bytes
+                .map(|b| b.saturating_mul(f.record.effective_sampling_rate()))
+        }),
+    ),
+    col(
+        "reverse_packets",
+        Get::U64(|f| {
+            f.record
+                .reverse_packets
+                .map(|p| p.saturating_mul(f.record.effective_sampling_rate()))
+        }),
+    ),
+    col("src_as", Get::U32(|f| f.record.src_as)),
+    col("dst_as", Get::U32(|f| f.record.dst_as)),
+    col("src_mask", Get::U8(|f| f.record.src_mask)),
+    col("dst_mask", Get::U8(|f| f.record.dst_mask)),
+    col("next_hop_hi", Get::U64(|f| hi(f.record.next_hop))),
+    col("next_hop_lo", Get::U64(|f| lo(f.record.next_hop))),
+    col("bgp_next_hop_hi", Get::U64(|f| hi(f.record.bgp_next_hop))),
+    col("bgp_next_hop_lo", Get::U64(|f| lo(f.record.bgp_next_hop))),
+    col("src_vlan", Get::U16(|f| f.record.src_vlan)),
+    col("dst_vlan", Get::U16(|f| f.record.dst_vlan)),
+    col("src_mac", Get::U64(|f| f.record.src_mac.map(MacAddr::to_u64))),
+    col("dst_mac", Get::U64(|f| f.record.dst_mac.map(MacAddr::to_u64))),
+    col("mpls_label", Get::U32(|f| f.record.mpls_label)),
+    col("icmp_type", Get::U8(|f| f.record.icmp_type)),
+    col("icmp_code", Get::U8(|f| f.record.icmp_code)),
+    col(
+        "direction",
+        Get::U8(|f| {
+            f.record.direction.map(|d| match d {
+                Direction::Ingress => 0u8,
+                Direction::Egress => 1,
+            })
+        }),
+    ),
+    col("forwarding_status", Get::U8(|f| f.record.forwarding_status)),
+    col("end_reason", Get::U8(|f| f.record.end_reason)),
+    col("nat_src_addr_hi", Get::U64(|f| hi(f.record.nat_src_addr))),
+    col("nat_src_addr_lo", Get::U64(|f| lo(f.record.nat_src_addr))),
+    col("nat_dst_addr_hi", Get::U64(|f| hi(f.record.nat_dst_addr))),
+    col("nat_dst_addr_lo", Get::U64(|f| lo(f.record.nat_dst_addr))),
+    col("nat_src_port", Get::U16(|f| f.record.nat_src_port)),
+    col("nat_dst_port", Get::U16(|f| f.record.nat_dst_port)),
+    col("src_country", Get::Text(|f| f.src_country)),
+    col("dst_country", Get::Text(|f| f.dst_country)),
 ];
 
 /// `CREATE TABLE` for the raw flows table.
 pub fn flows_ddl() -> String {
     let cols: Vec<String> = COLUMNS
         .iter()
-        .map(|c| format!("  {} {}", c.name, c.kind.sql()))
+        .map(|c| format!("  {} {}", c.name, c.kind().sql()))
         .collect();
     format!("CREATE TABLE IF NOT EXISTS flows (\n{}\n)", cols.join(",\n"))
 }
@@ -244,53 +254,31 @@ pub fn select_list() -> String {
     COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
 }
 
-/// Flows as one Arrow batch in table column order.
+/// Flows as one Arrow batch in table column order, built column by column.
 pub fn record_batch(flows: &[Flow]) -> RecordBatch {
-    let n = flows.len();
     let fields: Vec<Field> = COLUMNS
         .iter()
-        .map(|c| Field::new(c.name, c.kind.arrow(), true))
+        .map(|c| Field::new(c.name, c.kind().arrow(), true))
         .collect();
     let arrays: Vec<ArrayRef> = COLUMNS
         .iter()
-        .map(|c| {
-            macro_rules! ints {
-                ($b:ty, $t:ty) => {{
-                    let mut b = <$b>::with_capacity(n);
-                    for f in flows {
-                        match (c.get)(f) {
-                            Val::Int(v) => b.append_value(v as $t),
-                            _ => b.append_null(),
-                        }
+        .map(|c| match c.get {
+            Get::Time(g) => Arc::new(flows.iter().map(g).collect::<TimestampMicrosecondArray>()) as ArrayRef,
+            Get::U8(g) => Arc::new(flows.iter().map(g).collect::<UInt8Array>()),
+            Get::U16(g) => Arc::new(flows.iter().map(g).collect::<UInt16Array>()),
+            Get::U32(g) => Arc::new(flows.iter().map(g).collect::<UInt32Array>()),
+            Get::U64(g) => Arc::new(flows.iter().map(g).collect::<UInt64Array>()),
+            Get::Text(g) => {
+                let mut b = StringBuilder::with_capacity(flows.len(), flows.len() * 2);
+                for f in flows {
+                    // Country codes are two ASCII letters (the enrichment
+                    // checks); anything else is stored as NULL.
+                    match g(f).as_ref().and_then(|c| std::str::from_utf8(c).ok()) {
+                        Some(v) => b.append_value(v),
+                        None => b.append_null(),
                     }
-                    Arc::new(b.finish()) as ArrayRef
-                }};
-            }
-            match c.kind {
-                Kind::U8 => ints!(UInt8Builder, u8),
-                Kind::U16 => ints!(UInt16Builder, u16),
-                Kind::U32 => ints!(UInt32Builder, u32),
-                Kind::U64 => ints!(UInt64Builder, u64),
-                Kind::Time => {
-                    let mut b = TimestampMicrosecondBuilder::with_capacity(n);
-                    for f in flows {
-                        match (c.get)(f) {
-                            Val::Time(v) => b.append_value(v),
-                            _ => b.append_null(),
-                        }
-                    }
-                    Arc::new(b.finish()) as ArrayRef
                 }
-                Kind::Text => {
-                    let mut b = StringBuilder::with_capacity(n, n * 2);
-                    for f in flows {
-                        match (c.get)(f) {
-                            Val::Text(v) => b.append_value(v),
-                            _ => b.append_null(),
-                        }
-                    }
-                    Arc::new(b.finish()) as ArrayRef
-                }
+                Arc::new(b.finish())
             }
         })
         .collect();
