@@ -117,6 +117,56 @@ fn ingest(c: &mut Criterion) {
         "disk: {n} flows over 1 h in {size} bytes = {:.1} bytes/flow (raw flows and rollups)",
         size as f64 / n as f64
     );
+    // Where the bytes are: persistent blocks per table, and per column of
+    // `flows` the segments' extent within their blocks (the last segment of
+    // a block is counted to the block's end, so columns are slight
+    // over-estimates).
+    let block: i64 = c
+        .query_row("SELECT block_size FROM pragma_database_size()", [], |r| r.get(0))
+        .unwrap();
+    let tables: Vec<String> = c
+        .prepare("SELECT table_name FROM duckdb_tables() ORDER BY table_name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for t in tables {
+        let (blocks, rows): (i64, i64) = c
+            .query_row(
+                &format!(
+                    "SELECT count(DISTINCT block_id), (SELECT count(*) FROM {t}) \
+                     FROM pragma_storage_info('{t}') WHERE persistent AND block_id >= 0"
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        println!(
+            "  {t:<14} {rows:>9} rows {:>8.1} MB = {:>5.1} bytes per raw flow",
+            (blocks * block) as f64 / 1e6,
+            (blocks * block) as f64 / n as f64
+        );
+    }
+    let mut q = c
+        .prepare(&format!(
+            "WITH s AS (SELECT column_name, compression, block_id, block_offset, \
+                 coalesce(lead(block_offset) OVER (PARTITION BY block_id ORDER BY block_offset), {block}) \
+                 - block_offset AS size FROM pragma_storage_info('flows') WHERE persistent AND block_id >= 0) \
+             SELECT column_name, string_agg(DISTINCT compression, '/'), sum(size)::BIGINT FROM s \
+             GROUP BY 1 ORDER BY 3 DESC"
+        ))
+        .unwrap();
+    let cols = q
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
+        .unwrap();
+    println!("  flows by column (bytes per flow, compression):");
+    for col in cols {
+        let (name, comp, bytes) = col.unwrap();
+        if bytes as f64 / n as f64 >= 0.05 {
+            println!("    {name:<20} {:>5.2}  {comp}", bytes as f64 / n as f64);
+        }
+    }
     let _ = std::fs::remove_dir_all(s.data_dir());
 }
 

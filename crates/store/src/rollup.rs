@@ -21,7 +21,7 @@
 //!   that, new keys fold into one row whose dimensions are all NULL, and
 //!   `folded` counts them.
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
 use std::sync::Arc;
 
 use duckdb::arrow::array::{
@@ -31,6 +31,10 @@ use duckdb::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use duckdb::arrow::record_batch::RecordBatch;
 
 use crate::flow::{addr_key, Flow};
+
+/// The aggregator's maps: one lookup per flow and key, so a fast hash;
+/// randomly seeded, so an exporter cannot aim collisions at it.
+type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 use crate::limits::{MAX_ROLLUP_KEYS_PER_BUCKET, MAX_TALKERS_PER_BUCKET, MAX_TALKER_KEYS_PER_BUCKET};
 
 /// Seconds after a bucket's end before it is closed (flows of one batch
@@ -248,7 +252,8 @@ impl Aggregator {
             let start = t.div_euclid(MINUTE_US) * MINUTE_US;
             let bucket = self.open.entry(start).or_default();
             let mut key = Key::of(f);
-            if !bucket.contains_key(&key) && bucket.len() >= MAX_ROLLUP_KEYS_PER_BUCKET {
+            // Only a full bucket needs the extra lookup.
+            if bucket.len() >= MAX_ROLLUP_KEYS_PER_BUCKET && !bucket.contains_key(&key) {
                 key = Key::default();
                 self.folded += 1;
             }
@@ -262,7 +267,7 @@ impl Aggregator {
             for (side, a) in [(0u8, f.record.src_addr), (1, f.record.dst_addr)] {
                 let Some(a) = a else { continue };
                 let mut k = (side, Some(addr_key(a)));
-                if !talkers.contains_key(&k) && talkers.len() >= MAX_TALKER_KEYS_PER_BUCKET {
+                if talkers.len() >= MAX_TALKER_KEYS_PER_BUCKET && !talkers.contains_key(&k) {
                     k = (side, None);
                     self.folded += 1;
                 }
