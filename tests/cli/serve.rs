@@ -260,6 +260,41 @@ fn every_simulated_flow_is_stored_and_accounted_for() {
     assert!(exporters.iter().all(|e| e["sequence_lost"] == 0), "{exporters:#?}");
     assert!(status["memory"]["rss_bytes"].as_u64().unwrap() > 0);
 
+    // The API's answers add up to what the simulator sent, once the writer
+    // has flushed (within its interval).
+    let (flows, bytes, packets) = sent.values().fold((0, 0, 0), |a, v| (a.0 + v.0, a.1 + v.1, a.2 + v.2));
+    let t = Instant::now();
+    let top = loop {
+        let (code, body) = http_get(s.http, "/api/v1/top?by=exporter&metric=flows&limit=100&since=-1h");
+        assert_eq!(code, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        if v["total"]["flows"].as_u64() == Some(flows) || t.elapsed() > Duration::from_secs(10) {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        (&top["total"]["flows"], &top["total"]["bytes"], &top["total"]["packets"]),
+        (
+            &serde_json::json!(flows),
+            &serde_json::json!(bytes),
+            &serde_json::json!(packets)
+        ),
+        "API totals = simulator totals: {top:#}"
+    );
+    // The simulators of the 4 protocols share the 4 loopback addresses: the
+    // store keys exporters by address, the status by address and port.
+    assert_eq!(top["rows"].as_array().unwrap().len(), 4, "one row per exporter address");
+    let (code, body) = http_get(s.http, "/api/v1/exporters?since=-1h");
+    assert_eq!(code, 200, "{body}");
+    let ex: Value = serde_json::from_str(&body).unwrap();
+    let ex = ex["exporters"].as_array().unwrap();
+    assert_eq!(ex.len(), 4);
+    assert!(ex.iter().all(|e| e["ports"].as_array().unwrap().len() == 4), "{ex:#?}");
+    let by_exporter: u64 = ex.iter().map(|e| e["traffic"]["flows"].as_u64().unwrap()).sum();
+    let received: u64 = ex.iter().map(|e| e["flows_received"].as_u64().unwrap()).sum();
+    assert_eq!((by_exporter, received), (flows, flows));
+
     let data = s.data.clone();
     let (ok, secs, log) = s.stop();
     assert!(ok, "exit 0 on SIGTERM: {log}");

@@ -1,6 +1,7 @@
 //! The FlowLens application: everything between the wire decoders and the
 //! `flowlens` binary: reading captures, the `decode` and `query` commands.
 
+pub mod api;
 pub mod capture;
 pub mod config;
 pub mod decode;

@@ -158,7 +158,9 @@ fn ingest(c: &mut Criterion) {
         ))
         .unwrap();
     let cols = q
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        })
         .unwrap();
     println!("  flows by column (bytes per flow, compression):");
     for col in cols {

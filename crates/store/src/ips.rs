@@ -268,17 +268,16 @@ impl Store {
         top: usize,
     ) -> Result<IpSummary, StoreError> {
         use crate::filter::ast::{Expr, Pred, Prefix, Side};
-        use crate::query::{Dim, Key, Metric, SeriesQuery, TopQuery, Totals};
+        use crate::query::{Dim, Metric, SeriesQuery, TopQuery};
         let host = Prefix {
             addr: ip,
             len: if ip.is_ipv4() { 32 } else { 128 },
         };
-        let with = |side: Side| Filter {
-            expr: Expr::And(
-                Box::new(filter.expr.clone()),
-                Box::new(Expr::Pred(Pred::Addr(side, host))),
-            ),
-            text: format!("({}) and {}host {ip}", filter.text, side),
+        let with = |side: Side| {
+            filter.clone().and(Filter {
+                expr: Expr::Pred(Pred::Addr(side, host)),
+                text: format!("{side}host {ip}"),
+            })
         };
         let series = |side: Side| {
             self.series(&SeriesQuery {
@@ -299,10 +298,47 @@ impl Store {
                 limit: top,
             })
         };
-        // Peers: where it sends to and where it receives from, merged.
+        let peers = self.ip_peers(range, ip, filter, top)?;
+        Ok(IpSummary {
+            addr: ip,
+            series_out: series(Side::Src)?,
+            series_in: series(Side::Dst)?,
+            peers,
+            protocols: top_by(Side::Any, Dim::Proto)?,
+            ports: top_by(Side::Any, Dim::DstPort)?,
+            countries: top_by(Side::Src, Dim::DstCountry)?,
+        })
+    }
+
+    /// The addresses `ip` exchanged traffic with, both directions merged,
+    /// the `top` largest by bytes.
+    pub fn ip_peers(
+        &self,
+        range: TimeRange,
+        ip: IpAddr,
+        filter: &Filter,
+        top: usize,
+    ) -> Result<Vec<(IpAddr, crate::query::Totals)>, StoreError> {
+        use crate::filter::ast::{Expr, Pred, Prefix, Side};
+        use crate::query::{Dim, Key, Metric, TopQuery, Totals};
+        let host = Prefix {
+            addr: ip,
+            len: if ip.is_ipv4() { 32 } else { 128 },
+        };
         let mut peers: Vec<(IpAddr, Totals)> = Vec::new();
         for (side, dim) in [(Side::Src, Dim::DstAddr), (Side::Dst, Dim::SrcAddr)] {
-            for row in top_by(side, dim)?.rows {
+            let f = Filter {
+                expr: Expr::Pred(Pred::Addr(side, host)),
+                text: format!("{side}host {ip}"),
+            };
+            let a = self.top(&TopQuery {
+                range,
+                filter: filter.clone().and(f),
+                by: vec![dim],
+                metric: Metric::Bytes,
+                limit: top,
+            })?;
+            for row in a.rows {
                 if let Some(Key::Addr(a)) = row.keys.first() {
                     match peers.iter_mut().find(|(p, _)| p == a) {
                         Some((_, t)) => {
@@ -317,14 +353,6 @@ impl Store {
         }
         peers.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(&b.0)));
         peers.truncate(top);
-        Ok(IpSummary {
-            addr: ip,
-            series_out: series(Side::Src)?,
-            series_in: series(Side::Dst)?,
-            peers,
-            protocols: top_by(Side::Any, Dim::Proto)?,
-            ports: top_by(Side::Any, Dim::DstPort)?,
-            countries: top_by(Side::Src, Dim::DstCountry)?,
-        })
+        Ok(peers)
     }
 }

@@ -242,16 +242,22 @@ impl Order {
         }
     }
 
-    /// Sort column, direction.
+    /// Sort column and direction. Plain columns, never expressions: DuckDB
+    /// then pushes the top-N's running bound into the scan and skips row
+    /// groups by their min/max (an expression here made flow search over an
+    /// hour of 72 M flows 30× slower).
     fn sql(self) -> (&'static str, &'static str) {
         match self {
-            Order::TimeDesc => ("epoch_us(time_received)", "DESC"),
-            Order::TimeAsc => ("epoch_us(time_received)", "ASC"),
-            // Counters are u64; the cursor key is i64: clamp (a hostile
-            // exporter can claim 2^64 bytes).
-            Order::BytesDesc => ("least(bytes, 9223372036854775807)", "DESC"),
-            Order::PacketsDesc => ("least(packets, 9223372036854775807)", "DESC"),
+            Order::TimeDesc => ("time_received", "DESC"),
+            Order::TimeAsc => ("time_received", "ASC"),
+            Order::BytesDesc => ("bytes", "DESC"),
+            Order::PacketsDesc => ("packets", "DESC"),
         }
+    }
+
+    /// The sort key is a time (µs), not a counter.
+    fn by_time(self) -> bool {
+        matches!(self, Order::TimeDesc | Order::TimeAsc)
     }
 }
 
@@ -418,28 +424,54 @@ impl Store {
         let (key, dir) = q.order.sql();
         let cmp = if dir == "DESC" { "<" } else { ">" };
         if let Some(c) = &q.cursor {
+            // After the last row of the previous page in (key, rowid)
+            // order; counters may be NULL, which sort last.
             let (k, rowid) = parse_cursor(c)?;
-            cond.push_str(&format!(
-                " AND (coalesce({key}, 0) {cmp} ? OR (coalesce({key}, 0) = ? AND rowid {cmp} ?))"
-            ));
-            params.extend([Value::BigInt(k), Value::BigInt(k), Value::BigInt(rowid)]);
+            let rowid = Value::BigInt(rowid);
+            match k {
+                Some(k) => {
+                    let k = if q.order.by_time() {
+                        Value::Timestamp(duckdb::types::TimeUnit::Microsecond, k as i64)
+                    } else {
+                        Value::UBigInt(k)
+                    };
+                    cond.push_str(&format!(
+                        " AND ({key} {cmp} ? OR {key} IS NULL OR ({key} = ? AND rowid {cmp} ?))"
+                    ));
+                    params.extend([k.clone(), k, rowid]);
+                }
+                None => {
+                    cond.push_str(&format!(" AND {key} IS NULL AND rowid {cmp} ?"));
+                    params.push(rowid);
+                }
+            }
         }
         let sql = format!(
-            "SELECT {}, coalesce({key}, 0)::BIGINT, rowid FROM flows WHERE {cond} \
-             ORDER BY coalesce({key}, 0) {dir}, rowid {dir} LIMIT {}",
+            "SELECT {}, {key}, rowid FROM flows WHERE {cond} ORDER BY {key} {dir} NULLS LAST, rowid {dir} LIMIT {}",
             schema::select_list(),
             q.limit + 1
         );
         let mut st = c.prepare(&sql)?;
         let n = schema::COLUMNS.len();
+        let by_time = q.order.by_time();
         let rows = st.query_map(duckdb::params_from_iter(params.iter()), |r| {
-            Ok((schema::flow_from_row(r)?, r.get::<_, i64>(n)?, r.get::<_, i64>(n + 1)?))
+            let k = if by_time {
+                match r.get::<_, Value>(n)? {
+                    Value::Timestamp(_, us) => Some(us as u64),
+                    _ => None,
+                }
+            } else {
+                r.get::<_, Option<u64>>(n)?
+            };
+            Ok((schema::flow_from_row(r)?, k, r.get::<_, i64>(n + 1)?))
         })?;
-        let mut rows: Vec<(Flow, i64, i64)> = rows.collect::<Result<_, _>>()?;
+        let mut rows: Vec<(Flow, Option<u64>, i64)> = rows.collect::<Result<_, _>>()?;
         let next = if rows.len() > q.limit {
             rows.truncate(q.limit);
-            rows.last()
-                .map(|(_, k, id)| format!("{:x}.{:x}", *k as u64, *id as u64))
+            rows.last().map(|(_, k, id)| match k {
+                Some(k) => format!("{k:x}.{:x}", *id as u64),
+                None => format!("n.{:x}", *id as u64),
+            })
         } else {
             None
         };
@@ -540,11 +572,14 @@ impl Store {
     }
 }
 
-fn parse_cursor(c: &str) -> Result<(i64, i64), StoreError> {
+/// `<key hex or n>.<rowid hex>`, as `flows` gives out.
+fn parse_cursor(c: &str) -> Result<(Option<u64>, i64), StoreError> {
     let bad = || StoreError::Query(format!("cursor \"{c}\" is not one this server gave out"));
     let (a, b) = c.split_once('.').ok_or_else(bad)?;
-    Ok((
-        u64::from_str_radix(a, 16).map_err(|_| bad())? as i64,
-        u64::from_str_radix(b, 16).map_err(|_| bad())? as i64,
-    ))
+    let key = match a {
+        "n" => None,
+        _ => Some(u64::from_str_radix(a, 16).map_err(|_| bad())?),
+    };
+    let rowid = u64::from_str_radix(b, 16).map_err(|_| bad())?;
+    Ok((key, i64::try_from(rowid).map_err(|_| bad())?))
 }

@@ -328,9 +328,15 @@ pub fn watermark_of(conn: &duckdb::Connection, table: &str) -> duckdb::Result<Op
 /// per cell.
 fn rows_batch(rows: &[(i64, &Key, &Sums)]) -> RecordBatch {
     let n = rows.len();
-    let mut fields = vec![Field::new("time_received", DataType::Timestamp(TimeUnit::Microsecond, None), false)];
+    let mut fields = vec![Field::new(
+        "time_received",
+        DataType::Timestamp(TimeUnit::Microsecond, None),
+        false,
+    )];
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(DIM_COLUMNS.len() + 4);
-    arrays.push(Arc::new(TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.0))));
+    arrays.push(Arc::new(TimestampMicrosecondArray::from_iter_values(
+        rows.iter().map(|r| r.0),
+    )));
     macro_rules! dim {
         ($name:literal, $arr:ty, $get:expr) => {{
             let a: $arr = rows.iter().map(|r| $get(r.1)).collect();
@@ -338,7 +344,9 @@ fn rows_batch(rows: &[(i64, &Key, &Sums)]) -> RecordBatch {
             arrays.push(Arc::new(a));
         }};
     }
-    dim!("exporter_hi", UInt64Array, |k: &Key| k.exporter.map(|e| (e >> 64) as u64));
+    dim!("exporter_hi", UInt64Array, |k: &Key| k
+        .exporter
+        .map(|e| (e >> 64) as u64));
     dim!("exporter_lo", UInt64Array, |k: &Key| k.exporter.map(|e| e as u64));
     dim!("in_if", UInt32Array, |k: &Key| k.in_if);
     dim!("out_if", UInt32Array, |k: &Key| k.out_if);
@@ -356,8 +364,12 @@ fn rows_batch(rows: &[(i64, &Key, &Sums)]) -> RecordBatch {
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("columns match the rollup schema")
 }
 
-/// Talker rows (bucket start, side, address or NULL, sums) as one batch.
-fn talkers_batch(rows: &[(i64, u8, Option<u128>, &Sums)]) -> RecordBatch {
+/// A talker row to append: bucket start, side, address (`None`: the rest),
+/// sums.
+type TalkerRow<'a> = (i64, u8, Option<u128>, &'a Sums);
+
+/// Talker rows as one batch.
+fn talkers_batch(rows: &[TalkerRow<'_>]) -> RecordBatch {
     let mut fields = vec![
         Field::new("time_received", DataType::Timestamp(TimeUnit::Microsecond, None), false),
         Field::new("side", DataType::UInt8, false),
@@ -367,7 +379,11 @@ fn talkers_batch(rows: &[(i64, u8, Option<u128>, &Sums)]) -> RecordBatch {
     let mut arrays: Vec<ArrayRef> = vec![
         Arc::new(TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.0))),
         Arc::new(UInt8Array::from_iter_values(rows.iter().map(|r| r.1))),
-        Arc::new(rows.iter().map(|r| r.2.map(|a| (a >> 64) as u64)).collect::<UInt64Array>()),
+        Arc::new(
+            rows.iter()
+                .map(|r| r.2.map(|a| (a >> 64) as u64))
+                .collect::<UInt64Array>(),
+        ),
         Arc::new(rows.iter().map(|r| r.2.map(|a| a as u64)).collect::<UInt64Array>()),
     ];
     sums_columns(&mut fields, &mut arrays, rows.iter().map(|r| r.3), rows.len());
@@ -416,7 +432,7 @@ pub fn write(conn: &duckdb::Connection, closed: &[Bucket], oldest_open_us: Optio
     // Late rows for buckets a coarser rollup already holds go there too, as
     // extra rows (queries sum).
     let mut late: Vec<Vec<(i64, &Key, &Sums)>> = vec![Vec::new(); coarser.len()];
-    let mut talkers: Vec<Vec<(i64, u8, Option<u128>, &Sums)>> = vec![Vec::new(); TALKERS.len()];
+    let mut talkers: Vec<Vec<TalkerRow<'_>>> = vec![Vec::new(); TALKERS.len()];
     for b in closed {
         fine.extend(b.rows.iter().map(|(k, s)| (b.start_us, k, s)));
         talkers[0].extend(b.talkers.iter().map(|(side, a, s)| (b.start_us, *side, *a, s)));

@@ -169,7 +169,10 @@ pub static COLUMNS: &[Column] = &[
         "sampling_rate",
         Get::U32(|f| Some(f.record.effective_sampling_rate().min(u64::from(u32::MAX)) as u32)),
     ),
-    col("sampling_source", Get::U8(|f| f.record.sampling_source.map(sampling_code))),
+    col(
+        "sampling_source",
+        Get::U8(|f| f.record.sampling_source.map(sampling_code)),
+    ),
     col("sampler_id", Get::U64(|f| f.record.sampler_id)),
     col("in_if", Get::U32(|f| f.record.in_if)),
     col("out_if", Get::U32(|f| f.record.out_if)),

@@ -296,7 +296,7 @@ fn check_keys(user: &Value, known: &Value, path: &str, errors: &mut Vec<String>)
 }
 
 /// The known name closest to `name`, if close enough to be a typo.
-fn nearest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+pub fn nearest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (edit_distance(name, k), *k))

@@ -1,19 +1,25 @@
-//! The HTTP side of the service: health, readiness, status and
-//! `POST /ingest`. (The query API, console and metrics join this router in
-//! their own issues.)
+//! The HTTP side of the service: health, readiness, status, `POST
+//! /ingest`, and the JSON API of [`crate::api`], all in one router built by
+//! [`router`]. (The console and metrics join it in their own issues.)
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use flowlens_store::Store;
-use serde_json::json;
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+use tower_http::compression::CompressionLayer;
+
+use crate::api::limits::MAX_CONCURRENT_QUERIES;
+use crate::api::openapi::{self, schema};
+use crate::api::{Doc, Route};
 
 use super::ingest;
 use super::pipeline::Sinks;
@@ -25,16 +31,147 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// Listeners bound and the pipeline running.
     pub ready: AtomicBool,
+    /// Store questions running at once (the rest wait their turn).
+    pub queries: Arc<Semaphore>,
+    pub ws: WsStats,
+}
+
+/// WebSocket clients now, and those refused or closed for being slow.
+#[derive(Debug, Default)]
+pub struct WsStats {
+    pub clients: AtomicUsize,
+    pub refused: AtomicU64,
+    pub closed_slow: AtomicU64,
+}
+
+impl AppState {
+    pub fn new(status: StatusSource, sinks: Sinks, store: Arc<Store>) -> AppState {
+        AppState {
+            status,
+            sinks,
+            store,
+            ready: AtomicBool::new(false),
+            queries: Arc::new(Semaphore::new(MAX_CONCURRENT_QUERIES)),
+            ws: WsStats::default(),
+        }
+    }
+}
+
+/// The routes served here besides the query API, documented like it.
+fn service_routes(ingest_limit: usize) -> Vec<Route> {
+    let doc = |summary, description, params: &'static [openapi::Param], response| Doc {
+        summary,
+        description,
+        params,
+        response,
+        websocket: false,
+    };
+    vec![
+        Route {
+            method: "get",
+            path: "/healthz",
+            doc: doc("Liveness", "`ok` while the process runs.", &[], schema::text_ok),
+            handler: get(|| async { "ok\n" }),
+        },
+        Route {
+            method: "get",
+            path: "/readyz",
+            doc: doc(
+                "Readiness",
+                "`ready` once the store is open and the listeners are bound; 503 while starting or stopping.",
+                &[],
+                schema::text_ok,
+            ),
+            handler: get(readyz),
+        },
+        Route {
+            method: "get",
+            path: "/api/v1/status",
+            doc: doc(
+                "Service status",
+                "Listeners, datagram and flow counters with rates, drops by reason, exporters, the store \
+                 writer, and the accounting of every flow received.",
+                &[],
+                schema::status,
+            ),
+            handler: get(status_handler),
+        },
+        Route {
+            method: "post",
+            path: "/ingest",
+            doc: doc(
+                "Ingest flows as JSON",
+                "A `FlowSession` document (or a list of them): each record is validated, duplicates dropped, \
+                 the rest stored like flows from the wire.",
+                &[],
+                schema::ingest,
+            ),
+            handler: post(ingest_handler).layer(DefaultBodyLimit::max(ingest_limit)),
+        },
+        Route {
+            method: "get",
+            path: "/api/openapi.json",
+            doc: doc(
+                "This document",
+                "The OpenAPI 3 description of every route.",
+                &[],
+                || json!({ "type": "object" }),
+            ),
+            handler: get(|| async { Json(document().clone()) }),
+        },
+        Route {
+            method: "get",
+            path: "/api/docs",
+            doc: doc(
+                "This document, for people",
+                "An HTML page of the OpenAPI document; the JSON document itself when the request accepts \
+                 only application/json.",
+                &[],
+                schema::text_ok,
+            ),
+            handler: get(docs),
+        },
+    ]
+}
+
+/// Every route the router serves, documented.
+pub fn routes(ingest_limit: usize) -> Vec<Route> {
+    service_routes(ingest_limit)
+        .into_iter()
+        .chain(crate::api::routes())
+        .collect()
+}
+
+/// The OpenAPI document of [`routes`], built once.
+pub fn document() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(|| openapi::document(&routes(0)))
+}
+
+async fn docs(headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let json_only = !accept.is_empty()
+        && accept.split(',').all(|t| {
+            t.trim()
+                .split(';')
+                .next()
+                .is_some_and(|m| m.trim() == "application/json")
+        });
+    if json_only {
+        Json(document().clone()).into_response()
+    } else {
+        Html(openapi::page(document())).into_response()
+    }
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.status.config.limits.max_ingest_body.0 as usize;
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .route("/api/v1/status", get(status_handler))
-        .route("/ingest", post(ingest_handler).layer(DefaultBodyLimit::max(limit)))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+    let mut r = Router::new();
+    for route in routes(limit) {
+        r = r.route(route.path, route.handler);
+    }
+    r.fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/docs") })
+        .layer(CompressionLayer::new())
         .with_state(state)
 }
 
@@ -54,7 +191,14 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
 async fn status_handler(State(s): State<Arc<AppState>>) -> Response {
     let s2 = s.clone();
     match tokio::task::spawn_blocking(move || status(&s2.status)).await {
-        Ok(v) => Json(v).into_response(),
+        Ok(mut v) => {
+            v["websocket"] = json!({
+                "clients": s.ws.clients.load(Ordering::Relaxed),
+                "refused": s.ws.refused.load(Ordering::Relaxed),
+                "closed_slow": s.ws.closed_slow.load(Ordering::Relaxed),
+            });
+            Json(v).into_response()
+        }
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "status failed"),
     }
 }

@@ -201,8 +201,8 @@ impl Service {
         }
         drop(senders);
 
-        let state = Arc::new(AppState {
-            status: StatusSource {
+        let state = Arc::new(AppState::new(
+            StatusSource {
                 config: config.clone(),
                 telemetry: telemetry.clone(),
                 writer: writer.stats().clone(),
@@ -211,9 +211,8 @@ impl Service {
                 capped_buffers,
             },
             sinks,
-            store: store.clone(),
-            ready: AtomicBool::new(false),
-        });
+            store.clone(),
+        ));
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

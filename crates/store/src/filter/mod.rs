@@ -83,6 +83,22 @@ impl Filter {
         }
     }
 
+    /// Both this filter and `other`.
+    pub fn and(self, other: Filter) -> Filter {
+        let text = match (self.text.is_empty(), other.text.is_empty()) {
+            (true, _) => other.text.clone(),
+            (_, true) => self.text.clone(),
+            _ => format!("({}) and ({})", self.text, other.text),
+        };
+        Filter {
+            expr: match (self.expr, other.expr) {
+                (Expr::All, e) | (e, Expr::All) => e,
+                (a, b) => Expr::And(Box::new(a), Box::new(b)),
+            },
+            text,
+        }
+    }
+
     pub fn matches(&self, f: &crate::Flow) -> bool {
         eval::matches(&self.expr, f)
     }

@@ -1,0 +1,538 @@
+//! The OpenAPI 3 document, built from the same route list as the router
+//! (so it lists exactly the routes served), and the page `/api/docs`
+//! that shows it to a person.
+
+use serde_json::{json, Map, Value};
+
+use super::Route;
+
+/// One query or path parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    pub name: &'static str,
+    pub in_path: bool,
+    /// Path parameters always are.
+    pub required: bool,
+    pub description: &'static str,
+    /// JSON Schema of the value, as JSON text.
+    pub schema: &'static str,
+}
+
+const fn q(name: &'static str, description: &'static str, schema: &'static str) -> Param {
+    Param {
+        name,
+        in_path: false,
+        required: false,
+        description,
+        schema,
+    }
+}
+
+/// The parameters the endpoints share, described once.
+pub struct P;
+
+impl P {
+    pub const FILTER: Param = q(
+        "filter",
+        "Filter in the nfdump-style language, e.g. `proto tcp and dst port 443 and net 10.0.0.0/8`. Empty: all flows.",
+        r#"{"type":"string","maxLength":4096}"#,
+    );
+    pub const SINCE: Param = q(
+        "since",
+        "Start of the range: RFC 3339, unix seconds, `now` or relative (`-1h`, `15m`, `7d`). Default: an hour before `until`.",
+        r#"{"type":"string"}"#,
+    );
+    pub const UNTIL: Param = q(
+        "until",
+        "End of the range (exclusive), same forms as `since`. Default: now.",
+        r#"{"type":"string"}"#,
+    );
+    pub const ORDER: Param = q(
+        "order",
+        "Sort: `time` (newest first), `+time`, `bytes` or `packets`.",
+        r#"{"type":"string","enum":["time","+time","time_desc","time_asc","bytes","packets"]}"#,
+    );
+    pub const LIMIT: Param = q(
+        "limit",
+        "Rows to return (default 100).",
+        r#"{"type":"integer","minimum":1,"maximum":10000}"#,
+    );
+    pub const OFFSET: Param = q(
+        "offset",
+        "Rows to skip (pagination).",
+        r#"{"type":"integer","minimum":0,"maximum":1000000}"#,
+    );
+    pub const CURSOR: Param = q(
+        "cursor",
+        "The `next` value of the previous page.",
+        r#"{"type":"string"}"#,
+    );
+    pub const METRIC: Param = q(
+        "metric",
+        "What to add up: bytes (default), packets or flows. Sampling-corrected.",
+        r#"{"type":"string","enum":["bytes","packets","flows"]}"#,
+    );
+    pub const STEP: Param = q(
+        "step",
+        "Bucket width: seconds or a duration (`60`, `5m`, `1h`). Default: about 120 points over the range.",
+        r#"{"type":"string"}"#,
+    );
+    pub const BY_ONE: Param = q(
+        "by",
+        "Split by one dimension: src_ip, dst_ip, src_port, dst_port, proto, src_as, dst_as, in_if, out_if, exporter, src_country, dst_country, ip_version.",
+        r#"{"type":"string"}"#,
+    );
+    pub const BY: Param = Param {
+        required: true,
+        ..q(
+            "by",
+            "Dimensions, comma-separated (src_ip, dst_ip, src_port, dst_port, proto, src_as, dst_as, in_if, out_if, exporter, src_country, dst_country, ip_version).",
+            r#"{"type":"string"}"#,
+        )
+    };
+    pub const TOP: Param = q(
+        "top",
+        "How many values to keep (default 10); the rest is \"other\".",
+        r#"{"type":"integer","minimum":1,"maximum":100}"#,
+    );
+    pub const RATE: Param = q(
+        "rate",
+        "`true`: values per second instead of per step.",
+        r#"{"type":"boolean"}"#,
+    );
+    pub const SORT: Param = q(
+        "sort",
+        "Sort IPs by bytes (default), bytes_in, bytes_out, packets, flows, peers, first_seen, last_seen or addr.",
+        r#"{"type":"string","enum":["bytes","bytes_in","bytes_out","packets","flows","peers","first_seen","last_seen","addr"]}"#,
+    );
+    pub const DIRECTION: Param = q(
+        "direction",
+        "Sort direction: desc (default) or asc.",
+        r#"{"type":"string","enum":["asc","desc"]}"#,
+    );
+    pub const MIN_ATTEMPTS: Param = q(
+        "min_attempts",
+        "Only sources with at least this many unanswered attempts (default 10).",
+        r#"{"type":"integer","minimum":1,"maximum":4294967295}"#,
+    );
+    pub const IP: Param = Param {
+        name: "ip",
+        in_path: true,
+        required: true,
+        description: "An IPv4 or IPv6 address.",
+        schema: r#"{"type":"string"}"#,
+    };
+    pub const ADDR: Param = Param {
+        name: "addr",
+        in_path: true,
+        required: true,
+        description: "The exporter's IP address.",
+        schema: r#"{"type":"string"}"#,
+    };
+}
+
+/// JSON Schemas of the answers.
+pub mod schema {
+    use serde_json::{json, Value};
+
+    fn obj(props: Value, required: &[&str]) -> Value {
+        json!({ "type": "object", "properties": props, "required": required })
+    }
+
+    fn totals() -> Value {
+        obj(
+            json!({ "bytes": int(), "packets": int(), "flows": int() }),
+            &["bytes", "packets", "flows"],
+        )
+    }
+
+    fn int() -> Value {
+        json!({ "type": "integer", "minimum": 0 })
+    }
+
+    fn text() -> Value {
+        json!({ "type": "string" })
+    }
+
+    fn range() -> Value {
+        obj(json!({ "since": text(), "until": text() }), &["since", "until"])
+    }
+
+    /// A dimension's value: a number, an address or code, or null when the
+    /// flows do not carry it.
+    fn key() -> Value {
+        json!({ "type": ["integer", "string", "null"] })
+    }
+
+    pub fn error() -> Value {
+        obj(
+            json!({ "error": obj(json!({ "code": text(), "message": text() }), &["code", "message"]) }),
+            &["error"],
+        )
+    }
+
+    pub fn flow() -> Value {
+        json!({
+            "type": "object",
+            "description": "One flow; fields the exporter did not send are absent. bytes and packets are sampling-corrected.",
+            "properties": {
+                "exporter": text(), "protocol": text(), "time_received": text(),
+                "src_addr": text(), "dst_addr": text(), "src_port": int(), "dst_port": int(),
+                "proto": int(), "bytes": int(), "packets": int(), "sampling_rate": int(),
+            },
+            "required": ["exporter", "protocol", "time_received"],
+        })
+    }
+
+    pub fn flow_page() -> Value {
+        obj(
+            json!({
+                "range": range(),
+                "flows": { "type": "array", "items": flow() },
+                "next": { "type": ["string", "null"] },
+                "table": text(),
+            }),
+            &["range", "flows", "next", "table"],
+        )
+    }
+
+    pub fn series() -> Value {
+        obj(
+            json!({
+                "range": range(),
+                "metric": text(),
+                "rate": { "type": "boolean" },
+                "step": int(),
+                "by": { "type": ["string", "null"] },
+                "times": { "type": "array", "items": text() },
+                "series": { "type": "array", "items": obj(json!({
+                    "key": key(), "label": text(),
+                    "values": { "type": "array", "items": { "type": "number", "minimum": 0 } },
+                }), &["key", "label", "values"]) },
+                "table": text(),
+            }),
+            &["range", "metric", "rate", "step", "times", "series", "table"],
+        )
+    }
+
+    pub fn top() -> Value {
+        obj(
+            json!({
+                "range": range(),
+                "by": { "type": "array", "items": text() },
+                "metric": text(),
+                "rows": { "type": "array", "items": obj(json!({
+                    "key": { "type": "object", "additionalProperties": key() },
+                    "bytes": int(), "packets": int(), "flows": int(),
+                }), &["key", "bytes", "packets", "flows"]) },
+                "other": totals(),
+                "total": totals(),
+                "table": text(),
+            }),
+            &["range", "by", "metric", "rows", "other", "total", "table"],
+        )
+    }
+
+    pub fn sankey() -> Value {
+        obj(
+            json!({
+                "range": range(),
+                "by": { "type": "array", "items": text() },
+                "metric": text(),
+                "nodes": { "type": "array", "items": obj(json!({
+                    "id": int(), "dimension": text(), "value": text(),
+                }), &["id", "dimension", "value"]) },
+                "links": { "type": "array", "items": obj(json!({
+                    "source": int(), "target": int(), "value": int(),
+                }), &["source", "target", "value"]) },
+                "other": int(),
+                "total": int(),
+                "table": text(),
+            }),
+            &["range", "by", "metric", "nodes", "links", "other", "total", "table"],
+        )
+    }
+
+    pub fn ips() -> Value {
+        obj(
+            json!({
+                "range": range(),
+                "ips": { "type": "array", "items": obj(json!({
+                    "ip": text(), "bytes_in": int(), "bytes_out": int(), "packets_in": int(),
+                    "packets_out": int(), "flows_in": int(), "flows_out": int(), "peers": int(),
+                    "first_seen": text(), "last_seen": text(),
+                }), &["ip", "bytes_in", "bytes_out", "packets_in", "packets_out", "flows_in",
+                      "flows_out", "peers", "first_seen", "last_seen"]) },
+                "total": int(),
+                "table": text(),
+            }),
+            &["range", "ips", "total", "table"],
+        )
+    }
+
+    fn peer_list() -> Value {
+        json!({ "type": "array", "items": obj(json!({
+            "ip": text(), "bytes": int(), "packets": int(), "flows": int(),
+        }), &["ip", "bytes", "packets", "flows"]) })
+    }
+
+    pub fn peers() -> Value {
+        obj(
+            json!({ "ip": text(), "range": range(), "peers": peer_list() }),
+            &["ip", "range", "peers"],
+        )
+    }
+
+    pub fn ip_summary() -> Value {
+        let s = || {
+            obj(
+                json!({ "step": int(), "times": { "type": "array", "items": text() },
+                        "bytes": { "type": "array", "items": int() }, "table": text() }),
+                &["step", "times", "bytes", "table"],
+            )
+        };
+        obj(
+            json!({
+                "ip": text(), "range": range(), "bytes_out": int(), "bytes_in": int(), "totals": totals(),
+                "series_out": s(), "series_in": s(), "peers": peer_list(),
+                "protocols": top(), "ports": top(), "peer_countries": top(),
+            }),
+            &[
+                "ip",
+                "range",
+                "bytes_out",
+                "bytes_in",
+                "series_out",
+                "series_in",
+                "peers",
+                "protocols",
+                "ports",
+            ],
+        )
+    }
+
+    pub fn bad_ips() -> Value {
+        obj(
+            json!({
+                "range": range(),
+                "sources": { "type": "array", "items": obj(json!({
+                    "ip": text(), "attempts": int(), "targets": int(), "ports": int(),
+                    "first_seen": text(), "last_seen": text(),
+                }), &["ip", "attempts", "targets", "ports", "first_seen", "last_seen"]) },
+            }),
+            &["range", "sources"],
+        )
+    }
+
+    fn exporter_props() -> Value {
+        json!({
+            "address": text(), "name": { "type": ["string", "null"] },
+            "ports": { "type": "array", "items": int() },
+            "protocols": { "type": "array", "items": text() },
+            "datagrams": int(), "flows_received": int(), "sequence_lost": int(), "templates": int(),
+            "errors": { "type": "object", "additionalProperties": int() },
+            "last_seen": { "type": ["string", "null"] },
+            "domains": { "type": "object" },
+            "traffic": totals(), "bits_per_second": { "type": "number" }, "flows_per_second": { "type": "number" },
+        })
+    }
+
+    pub fn exporters() -> Value {
+        obj(
+            json!({
+                "range": range(),
+                "exporters": { "type": "array", "items": obj(exporter_props(), &["address", "traffic"]) },
+            }),
+            &["range", "exporters"],
+        )
+    }
+
+    pub fn exporter() -> Value {
+        let mut props = exporter_props();
+        props["range"] = range();
+        props["interfaces"] = json!({ "type": "array", "items": obj(json!({
+            "index": key(), "in": totals(), "out": totals(),
+        }), &["index", "in", "out"]) });
+        obj(props, &["address", "traffic", "interfaces", "range"])
+    }
+
+    pub fn status() -> Value {
+        json!({ "type": "object", "description": "Listeners, pipeline, store and accounting counters." })
+    }
+
+    pub fn ingest() -> Value {
+        obj(
+            json!({ "accepted": int(), "duplicates": int(), "rejected": { "type": "array" } }),
+            &["accepted", "duplicates", "rejected"],
+        )
+    }
+
+    pub fn text_ok() -> Value {
+        json!({ "type": "string" })
+    }
+
+    pub fn live() -> Value {
+        json!({ "type": "string", "description": "WebSocket upgrade; see the description." })
+    }
+}
+
+fn param_json(p: &Param) -> Value {
+    json!({
+        "name": p.name,
+        "in": if p.in_path { "path" } else { "query" },
+        "required": p.required || p.in_path,
+        "description": p.description,
+        "schema": serde_json::from_str::<Value>(p.schema).expect("parameter schemas are valid JSON"),
+    })
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
+    })
+}
+
+/// The OpenAPI 3.0 document of `routes`.
+pub fn document(routes: &[Route]) -> Value {
+    let mut paths = Map::new();
+    for r in routes {
+        let d = &r.doc;
+        let ok = if d.websocket {
+            json!({ "101": { "description": "Switching protocols to WebSocket." } })
+        } else {
+            let content = if r.path == "/api/docs" {
+                json!({
+                    "text/html": { "schema": (d.response)() },
+                    "application/json": { "schema": { "type": "object" } },
+                })
+            } else if r.path.starts_with("/api") || r.path == "/ingest" {
+                json!({ "application/json": { "schema": (d.response)() } })
+            } else {
+                json!({ "text/plain": { "schema": (d.response)() } })
+            };
+            json!({ "200": { "description": "OK", "content": content } })
+        };
+        let mut responses = ok.as_object().expect("object").clone();
+        if !d.params.is_empty() || r.method == "post" || d.websocket {
+            responses.insert(
+                "400".into(),
+                error_response("Bad parameter or body; the message says which and why."),
+            );
+        }
+        if d.params.iter().any(|p| p.in_path) {
+            responses.insert("404".into(), error_response("Nothing of that address."));
+        }
+        if r.path.starts_with("/api/v1/") && !r.path.ends_with("/status") {
+            responses.insert(
+                "503".into(),
+                error_response("The question took too long, or the service is stopping or busy."),
+            );
+        }
+        if r.path == "/ingest" {
+            responses.insert("413".into(), error_response("Body over limits.max_ingest_body."));
+            responses.insert("422".into(), error_response("No valid record in the body."));
+        }
+        if r.path == "/readyz" {
+            responses.insert("503".into(), error_response("Starting or stopping."));
+        }
+        let mut op = json!({
+            "summary": d.summary,
+            "description": d.description,
+            "operationId": operation_id(r.method, r.path),
+            "parameters": d.params.iter().map(param_json).collect::<Vec<_>>(),
+            "responses": responses,
+        });
+        if r.path == "/ingest" {
+            op["requestBody"] = json!({
+                "required": true,
+                "content": { "application/json": { "schema": { "type": "object" } } },
+            });
+        }
+        paths
+            .entry(r.path.to_string())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("object")
+            .insert(r.method.to_string(), op);
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "FlowLens API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Flows collected by FlowLens: search, series, top-N, Sankey, IPs, exporters and a \
+                            live feed. Times are RFC 3339 (UTC); counters are sampling-corrected.",
+        },
+        "paths": paths,
+        "components": { "schemas": { "Error": schema::error() } },
+    })
+}
+
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_string();
+    for part in path.split('/').filter(|p| !p.is_empty() && *p != "api" && *p != "v1") {
+        id.push('_');
+        id.push_str(&part.trim_matches(|c| c == '{' || c == '}').replace('-', "_"));
+    }
+    id
+}
+
+/// `/api/docs`: the document as a page a person reads.
+pub fn page(doc: &Value) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut body = String::new();
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, ops) in paths {
+            for (method, op) in ops.as_object().into_iter().flatten() {
+                body.push_str(&format!(
+                    "<section><h2><span class=m>{}</span> <code>{}</code></h2><p><b>{}</b> — {}</p>",
+                    esc(&method.to_uppercase()),
+                    esc(path),
+                    esc(op["summary"].as_str().unwrap_or("")),
+                    esc(op["description"].as_str().unwrap_or(""))
+                ));
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                if !params.is_empty() {
+                    body.push_str("<table><tr><th>parameter</th><th>in</th><th>meaning</th></tr>");
+                    for p in params {
+                        body.push_str(&format!(
+                            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                            esc(p["name"].as_str().unwrap_or("")),
+                            esc(p["in"].as_str().unwrap_or("")),
+                            esc(p["description"].as_str().unwrap_or(""))
+                        ));
+                    }
+                    body.push_str("</table>");
+                }
+                let codes: Vec<&String> = op["responses"]
+                    .as_object()
+                    .map(|r| r.keys().collect())
+                    .unwrap_or_default();
+                body.push_str(&format!(
+                    "<p class=codes>answers: {}</p></section>",
+                    codes.iter().map(|c| esc(c)).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+    }
+    format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+         <title>FlowLens API</title><style>\
+         :root{{color-scheme:light dark;--fg:#1d2330;--bg:#fbfbfd;--muted:#5b6475;--line:#d9dde5;--accent:#2458d6}}\
+         @media (prefers-color-scheme:dark){{:root{{--fg:#e6e9f0;--bg:#12151c;--muted:#9aa3b5;--line:#2a303c;--accent:#7aa2ff}}}}\
+         body{{font:15px/1.5 system-ui,sans-serif;color:var(--fg);background:var(--bg);max-width:60rem;margin:2rem auto;padding:0 1rem}}\
+         h1{{margin-bottom:.2rem}} h2{{font-size:1.05rem;margin:1.6rem 0 .3rem}} .m{{color:var(--accent);font-weight:700}}\
+         table{{border-collapse:collapse;width:100%}} td,th{{border-top:1px solid var(--line);padding:.25rem .5rem;text-align:left;vertical-align:top}}\
+         th{{color:var(--muted);font-weight:600}} code{{font:13px ui-monospace,monospace}} .codes,.lead{{color:var(--muted)}}\
+         </style></head><body><h1>FlowLens API</h1><p class=lead>{} — the machine-readable document is \
+         <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p>{}</body></html>",
+        esc(doc["info"]["description"].as_str().unwrap_or("")),
+        body
+    )
+}

@@ -1,0 +1,206 @@
+//! WebSockets: the live flow feed (filtered on the server with the
+//! in-memory predicate) and the events stream (status now; advisories and
+//! alerts join it in their issues).
+//!
+//! Every client reads the pipeline's one broadcast ring. A client that
+//! falls a ring behind, or does not take a message within
+//! [`WS_SEND_TIMEOUT`], is closed with a reason and counted: it never
+//! slows the pipeline or another client, and its memory is bounded by the
+//! ring.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use flowlens_store::Filter;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::handlers::flow_json;
+use super::limits::{MAX_WS_CONNS, WS_EVENTS_INTERVAL, WS_MAX_FLOWS_PER_MESSAGE, WS_SEND_TIMEOUT};
+use super::openapi::{schema, P};
+use super::{parse_query, ApiError, Doc, Route};
+use crate::serve::http::AppState;
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route {
+            method: "get",
+            path: "/api/v1/ws/flows",
+            doc: Doc {
+                summary: "Live flow feed (WebSocket)",
+                description: "Upgrade to a WebSocket; each text message is a JSON array of flows matching `filter`, \
+                              as they are decoded (sampling-corrected). A client that cannot keep up is closed with \
+                              code 1008 and a reason; reconnect and narrow the filter.",
+                params: &[P::FILTER],
+                response: schema::live,
+                websocket: true,
+            },
+            handler: get(flows),
+        },
+        Route {
+            method: "get",
+            path: "/api/v1/ws/events",
+            doc: Doc {
+                summary: "Events (WebSocket)",
+                description: "Upgrade to a WebSocket; a `{\"type\": \"status\", ...}` message every 2 s (advisories \
+                              and alerts join this stream).",
+                params: &[],
+                response: schema::live,
+                websocket: true,
+            },
+            handler: get(events),
+        },
+    ]
+}
+
+/// Holds one of the `MAX_WS_CONNS` client slots until dropped.
+struct Slot(Arc<AppState>);
+
+impl Slot {
+    fn take(s: &Arc<AppState>) -> Option<Slot> {
+        let n = s.ws.clients.fetch_add(1, Ordering::AcqRel);
+        if n >= MAX_WS_CONNS {
+            s.ws.clients.fetch_sub(1, Ordering::AcqRel);
+            s.ws.refused.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(Slot(s.clone()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.ws.clients.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn upgrade_needed() -> Response {
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code: "websocket_required",
+        message: "this endpoint is a WebSocket: connect with a WebSocket client (Upgrade: websocket)".into(),
+    }
+    .into_response()
+}
+
+fn full() -> Response {
+    ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        code: "too_many_clients",
+        message: format!("{MAX_WS_CONNS} WebSocket clients are connected already; try again later"),
+    }
+    .into_response()
+}
+
+async fn flows(
+    State(s): State<Arc<AppState>>,
+    RawQuery(q): RawQuery,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let filter = match parse_query(q, crate::serve::now())
+        .and_then(|p| p.only(&["filter"]).map(|()| p))
+        .and_then(|p| p.filter())
+    {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let Ok(ws) = ws else { return upgrade_needed() };
+    let Some(slot) = Slot::take(&s) else { return full() };
+    ws.on_upgrade(move |socket| feed(socket, filter, slot))
+}
+
+async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+async fn feed(mut socket: WebSocket, filter: Filter, slot: Slot) {
+    let s = slot.0.clone();
+    let mut rx = s.sinks.live.subscribe();
+    loop {
+        tokio::select! {
+            m = rx.recv() => match m {
+                Ok(batch) => {
+                    let flows: Vec<serde_json::Value> = batch
+                        .iter()
+                        .filter(|f| filter.matches(f))
+                        .take(WS_MAX_FLOWS_PER_MESSAGE)
+                        .map(|f| flow_json(f, false))
+                        .collect();
+                    if flows.is_empty() {
+                        continue;
+                    }
+                    let text = serde_json::Value::Array(flows).to_string();
+                    match tokio::time::timeout(WS_SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => return,
+                        Err(_) => {
+                            s.ws.closed_slow.fetch_add(1, Ordering::Relaxed);
+                            return close(socket, 1008, "too slow: a message waited over 5 s").await;
+                        }
+                    }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    s.ws.closed_slow.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(behind = n, "live feed client too slow; closed");
+                    return close(socket, 1008, &format!("too slow: {n} batches behind the feed")).await;
+                }
+                Err(RecvError::Closed) => return close(socket, 1001, "the service is stopping").await,
+            },
+            m = socket.recv() => match m {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                // Pings are answered by the library; anything else is ignored.
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+async fn events(
+    State(s): State<Arc<AppState>>,
+    RawQuery(q): RawQuery,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    if let Err(e) = parse_query(q, crate::serve::now()).and_then(|p| p.only(&[])) {
+        return e.into_response();
+    }
+    let Ok(ws) = ws else { return upgrade_needed() };
+    let Some(slot) = Slot::take(&s) else { return full() };
+    ws.on_upgrade(move |socket| event_stream(socket, slot))
+}
+
+async fn event_stream(mut socket: WebSocket, slot: Slot) {
+    let s = slot.0.clone();
+    let mut tick = tokio::time::interval(WS_EVENTS_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let st = s.clone();
+                let Ok(status) = tokio::task::spawn_blocking(move || crate::serve::status::status(&st.status)).await
+                else { return };
+                let text = json!({ "type": "status", "status": status }).to_string();
+                match tokio::time::timeout(WS_SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return,
+                    Err(_) => {
+                        s.ws.closed_slow.fetch_add(1, Ordering::Relaxed);
+                        return close(socket, 1008, "too slow: a message waited over 5 s").await;
+                    }
+                }
+            }
+            m = socket.recv() => match m {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
