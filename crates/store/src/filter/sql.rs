@@ -126,7 +126,11 @@ fn pred_columns(p: &Pred) -> Vec<&'static str> {
 }
 
 pub fn compile(e: &Expr, d: &dyn Dialect) -> Compiled {
-    let mut c = Compiler { d, params: Vec::new() };
+    let mut c = Compiler {
+        d,
+        params: Vec::new(),
+        two_valued: false,
+    };
     let sql = c.expr(e);
     Compiled { sql, params: c.params }
 }
@@ -134,6 +138,12 @@ pub fn compile(e: &Expr, d: &dyn Dialect) -> Compiled {
 struct Compiler<'a> {
     d: &'a dyn Dialect,
     params: Vec<Param>,
+    /// Under a NOT: an absent field must make its term FALSE, not NULL, or
+    /// NOT would not flip it (the in-memory back end is two-valued). Outside
+    /// any NOT a NULL term filters a row out exactly as FALSE does, and the
+    /// bare comparison lets the database push it into the scan (min/max
+    /// pruning); a COALESCE there made selective searches 30× slower.
+    two_valued: bool,
 }
 
 impl Compiler<'_> {
@@ -148,10 +158,18 @@ impl Compiler<'_> {
             Expr::All => "TRUE".into(),
             Expr::And(a, b) => format!("({} AND {})", self.expr(a), self.expr(b)),
             Expr::Or(a, b) => format!("({} OR {})", self.expr(a), self.expr(b)),
-            Expr::Not(a) => format!("(NOT {})", self.expr(a)),
+            Expr::Not(a) => {
+                let outer = std::mem::replace(&mut self.two_valued, true);
+                let inner = self.expr(a);
+                self.two_valued = outer;
+                format!("(NOT {inner})")
+            }
             // Absent fields make a term false, never NULL: NOT stays
             // two-valued, as in the in-memory back end.
-            Expr::Pred(p) => format!("COALESCE({}, FALSE)", self.pred(p)),
+            Expr::Pred(p) => {
+                let sql = self.pred(p);
+                self.total(sql)
+            }
         }
     }
 
@@ -189,8 +207,17 @@ impl Compiler<'_> {
             Side::Any => {
                 let a = f(self, src);
                 let b = f(self, dst);
-                format!("(COALESCE({a}, FALSE) OR COALESCE({b}, FALSE))")
+                format!("({} OR {})", self.total(a), self.total(b))
             }
+        }
+    }
+
+    /// `sql` made two-valued when the context needs it.
+    fn total(&self, sql: String) -> String {
+        if self.two_valued {
+            format!("COALESCE({sql}, FALSE)")
+        } else {
+            sql
         }
     }
 
@@ -212,7 +239,7 @@ impl Compiler<'_> {
                 IfSide::Any => {
                     let a = self.num("in_if", n);
                     let b = self.num("out_if", n);
-                    format!("(COALESCE({a}, FALSE) OR COALESCE({b}, FALSE))")
+                    format!("({} OR {})", self.total(a), self.total(b))
                 }
             },
             Pred::Proto(n) => self.num("proto", n),
