@@ -77,6 +77,14 @@ impl Store {
         &self.config.data_dir
     }
 
+    /// Caps the memory DuckDB uses for caches and writes (bytes); queries
+    /// that need more spill to the data directory.
+    pub fn set_memory_limit(&self, bytes: u64) -> Result<(), StoreError> {
+        let c = self.connection()?;
+        c.execute_batch(&format!("SET memory_limit = '{}KiB'", bytes / 1_024))?;
+        Ok(())
+    }
+
     /// A new connection to the flow database (for a query or the writer).
     pub fn connection(&self) -> Result<duckdb::Connection, StoreError> {
         let db = self.db.lock().unwrap_or_else(|p| p.into_inner());

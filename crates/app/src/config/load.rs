@@ -458,6 +458,12 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
         "100ms to 5s (a flow is queryable within one interval)",
     );
     check(
+        s.memory_limit.0 >= 32 << 20,
+        "storage.memory_limit",
+        s.memory_limit.to_string(),
+        "at least 32MiB",
+    );
+    check(
         s.retention_interval.0 >= Duration::from_secs(10) && s.retention_interval.0 <= Duration::from_secs(86_400),
         "storage.retention_interval",
         s.retention_interval.to_string(),

@@ -181,6 +181,9 @@ pub struct Storage {
     pub max_disk_bytes: Option<Bytes>,
     /// How often retention runs.
     pub retention_interval: Dur,
+    /// Memory the flow database may use for its caches and for writing
+    /// (DuckDB's `memory_limit`); larger queries spill to disk.
+    pub memory_limit: Bytes,
 }
 
 impl Default for Storage {
@@ -191,6 +194,7 @@ impl Default for Storage {
             retention: Retention::default(),
             max_disk_bytes: None,
             retention_interval: Dur::secs(300),
+            memory_limit: Bytes(128 << 20),
         }
     }
 }

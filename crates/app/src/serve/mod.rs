@@ -82,6 +82,7 @@ impl Service {
             data_dir: config.storage.data_dir.clone(),
             flush_interval: config.storage.flush_interval.0,
         })?);
+        store.set_memory_limit(config.storage.memory_limit.0)?;
         let writer = Arc::new(Writer::start(&store)?);
         let workers_n = config.pipeline.decode_workers;
         let telemetry = Arc::new(telemetry::Telemetry::new(config.collector.listeners.len(), workers_n));
