@@ -425,10 +425,23 @@ pub fn init_logging(c: &crate::config::Logging) {
     };
 }
 
+/// glibc gives every thread that allocates its own arena (up to 8 per
+/// core), and freed memory stays in them: at 50,000 flows/s the service's
+/// resident size was twice its live data. Two arenas hold it close. Called
+/// before any thread starts.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; no thread is running yet.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 /// `flowlens serve`: starts, runs until SIGINT/SIGTERM, stops in order and
 /// logs the final accounting.
 pub fn run(config: Config) -> Result<(), ServeError> {
     init_logging(&config.logging);
+    limit_malloc_arenas();
     let data_dir = config.storage.data_dir.clone();
     let service = Service::start(config)?;
     tracing::info!(
