@@ -60,6 +60,16 @@ impl ApiError {
         match e {
             StoreError::Query(m) => ApiError::bad("bad_query", m),
             StoreError::Filter(f) => ApiError::bad(f.code(), format!("filter: {f}")),
+            StoreError::Db(e) if e.to_string().contains("Out of Memory") => {
+                tracing::warn!(error = %e, "a query needed more memory than storage.memory_limit");
+                ApiError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    code: "query_memory",
+                    message: "the question needs more memory than storage.memory_limit allows; narrow the time \
+                              range or the filter, or raise storage.memory_limit"
+                        .into(),
+                }
+            }
             other => {
                 tracing::error!(error = %other, "query failed");
                 ApiError {
