@@ -32,6 +32,10 @@ pub const MAX_WS_CONNS: usize = 256;
 /// Flows per live-feed message (one batch of the pipeline, filtered).
 pub const WS_MAX_FLOWS_PER_MESSAGE: usize = 1_000;
 
+/// Live-feed messages queued for one client; a client further behind is
+/// closed (1008, with the reason), never waited for.
+pub const WS_CLIENT_QUEUE: usize = 16;
+
 /// Longest one WebSocket message may wait for a client to take it; a
 /// slower client is closed with a reason, so it never holds anyone back.
 pub const WS_SEND_TIMEOUT: Duration = Duration::from_secs(5);

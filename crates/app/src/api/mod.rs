@@ -11,6 +11,7 @@
 
 mod handlers;
 pub mod limits;
+pub mod live;
 pub mod openapi;
 pub mod params;
 mod ws;

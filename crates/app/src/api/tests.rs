@@ -523,8 +523,9 @@ fn the_live_feed_filters_and_drops_slow_clients() {
         assert_eq!(sampled["bytes"], 1_000, "scaled on the way out");
         assert_eq!(f.state.ws.clients.load(std::sync::atomic::Ordering::Relaxed), 1);
 
-        // A burst larger than the ring while the client's task cannot run
-        // (one thread): it is a ring behind and is closed with 1008.
+        // A burst larger than the ring while nothing else can run (one
+        // thread): the feed is a ring behind, and its clients are told so
+        // with 1008 rather than silently missing flows.
         let batch = Arc::new(flows());
         for _ in 0..crate::serve::LIVE_FEED_BATCHES + 10 {
             f.state.sinks.live.send(batch.clone()).unwrap();
@@ -539,6 +540,40 @@ fn the_live_feed_filters_and_drops_slow_clients() {
         let (code, why) = reason.expect("closed with a reason");
         assert_eq!(code, 1008);
         assert!(why.contains("too slow"), "{why}");
-        assert_eq!(f.state.ws.closed_slow.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(f.state.ws.slow(), 1);
+    });
+}
+
+/// The fan-out without sockets: a client that does not take its messages
+/// is dropped once its queue is full; one that does keeps getting them, and
+/// clients with the same filter share one serialised message.
+#[test]
+fn the_fan_out_drops_only_the_full_client() {
+    use crate::api::limits::WS_CLIENT_QUEUE;
+    use crate::api::live::{Hub, Msg};
+    rt().block_on(async {
+        let hub = Arc::new(Hub::default());
+        let (live, _) = broadcast::channel(4);
+        let f = |t: &str| flowlens_store::Filter::parse(t).unwrap();
+        let (_slow, slow_rx) = hub.subscribe(&live, f("dst port 53"));
+        let (_fast, mut fast_rx) = hub.subscribe(&live, f("dst port 53"));
+        let (_other, mut other_rx) = hub.subscribe(&live, f("proto icmp"));
+        let batch = flows();
+        for _ in 0..WS_CLIENT_QUEUE + 1 {
+            assert!(hub.publish(&batch));
+            let Some(Msg::Flows(a)) = fast_rx.recv().await else {
+                panic!()
+            };
+            let v: Value = serde_json::from_str(a.as_str()).unwrap();
+            assert_eq!(v.as_array().unwrap().len(), 30);
+        }
+        assert_eq!(
+            hub.closed_slow.load(std::sync::atomic::Ordering::Relaxed),
+            1,
+            "only the full one"
+        );
+        drop(slow_rx);
+        // No ICMP in the batch: nothing queued for that client.
+        assert!(other_rx.try_recv().is_err());
     });
 }

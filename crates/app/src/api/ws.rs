@@ -2,11 +2,10 @@
 //! in-memory predicate) and the events stream (status now; advisories and
 //! alerts join it in their issues).
 //!
-//! Every client reads the pipeline's one broadcast ring. A client that
-//! falls a ring behind, or does not take a message within
-//! [`WS_SEND_TIMEOUT`], is closed with a reason and counted: it never
-//! slows the pipeline or another client, and its memory is bounded by the
-//! ring.
+//! The live feed's clients are served by one fan-out ([`super::live`]):
+//! a client whose queue fills, or that does not take a message within
+//! [`WS_SEND_TIMEOUT`], is closed with a reason and counted: it never slows
+//! the pipeline or another client, and its memory is its short queue.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,10 +17,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use flowlens_store::Filter;
 use serde_json::json;
-use tokio::sync::broadcast::error::RecvError;
 
-use super::handlers::flow_json;
-use super::limits::{MAX_WS_CONNS, WS_EVENTS_INTERVAL, WS_MAX_FLOWS_PER_MESSAGE, WS_SEND_TIMEOUT};
+use super::limits::{MAX_WS_CONNS, WS_CLIENT_QUEUE, WS_EVENTS_INTERVAL, WS_SEND_TIMEOUT};
+use super::live::Msg;
 use super::openapi::{schema, P};
 use super::{parse_query, ApiError, Doc, Route};
 use crate::serve::http::AppState;
@@ -125,44 +123,40 @@ async fn close(mut socket: WebSocket, code: u16, reason: &str) {
 
 async fn feed(mut socket: WebSocket, filter: Filter, slot: Slot) {
     let s = slot.0.clone();
-    let mut rx = s.sinks.live.subscribe();
+    let hub = s.ws.hub.clone();
+    let (id, mut rx) = hub.subscribe(&s.sinks.live, filter);
     loop {
         tokio::select! {
             m = rx.recv() => match m {
-                Ok(batch) => {
-                    let flows: Vec<serde_json::Value> = batch
-                        .iter()
-                        .filter(|f| filter.matches(f))
-                        .take(WS_MAX_FLOWS_PER_MESSAGE)
-                        .map(|f| flow_json(f, false))
-                        .collect();
-                    if flows.is_empty() {
-                        continue;
-                    }
-                    let text = serde_json::Value::Array(flows).to_string();
-                    match tokio::time::timeout(WS_SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
+                Some(Msg::Flows(text)) => {
+                    match tokio::time::timeout(WS_SEND_TIMEOUT, socket.send(Message::Text(text))).await {
                         Ok(Ok(())) => {}
-                        Ok(Err(_)) => return,
+                        Ok(Err(_)) => break,
                         Err(_) => {
                             s.ws.closed_slow.fetch_add(1, Ordering::Relaxed);
-                            return close(socket, 1008, "too slow: a message waited over 5 s").await;
+                            close(socket, 1008, "too slow: a message waited over 5 s").await;
+                            break;
                         }
                     }
                 }
-                Err(RecvError::Lagged(n)) => {
-                    s.ws.closed_slow.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(behind = n, "live feed client too slow; closed");
-                    return close(socket, 1008, &format!("too slow: {n} batches behind the feed")).await;
+                Some(Msg::Close(code, reason)) => {
+                    close(socket, code, &reason).await;
+                    break;
                 }
-                Err(RecvError::Closed) => return close(socket, 1001, "the service is stopping").await,
+                // The fan-out dropped this client: its queue was full.
+                None => {
+                    close(socket, 1008, &format!("too slow: {WS_CLIENT_QUEUE} messages were waiting")).await;
+                    break;
+                }
             },
             m = socket.recv() => match m {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
                 // Pings are answered by the library; anything else is ignored.
                 Some(Ok(_)) => {}
             },
         }
     }
+    hub.unsubscribe(id);
 }
 
 async fn events(

@@ -36,12 +36,22 @@ pub struct AppState {
     pub ws: WsStats,
 }
 
-/// WebSocket clients now, and those refused or closed for being slow.
-#[derive(Debug, Default)]
+/// WebSocket clients now, and those refused or closed for being slow;
+/// the live feed's fan-out.
+#[derive(Default)]
 pub struct WsStats {
     pub clients: AtomicUsize,
     pub refused: AtomicU64,
+    /// Closed because a message waited too long to be taken.
     pub closed_slow: AtomicU64,
+    pub hub: Arc<crate::api::live::Hub>,
+}
+
+impl WsStats {
+    /// Every client closed for being slow, however it was noticed.
+    pub fn slow(&self) -> u64 {
+        self.closed_slow.load(Ordering::Relaxed) + self.hub.closed_slow.load(Ordering::Relaxed)
+    }
 }
 
 impl AppState {
@@ -195,7 +205,7 @@ async fn status_handler(State(s): State<Arc<AppState>>) -> Response {
             v["websocket"] = json!({
                 "clients": s.ws.clients.load(Ordering::Relaxed),
                 "refused": s.ws.refused.load(Ordering::Relaxed),
-                "closed_slow": s.ws.closed_slow.load(Ordering::Relaxed),
+                "closed_slow": s.ws.slow(),
             });
             Json(v).into_response()
         }
