@@ -80,14 +80,14 @@ impl P {
     pub const BY_ONE: Param = q(
         "by",
         "Split by one dimension: src_ip, dst_ip, src_port, dst_port, proto, src_as, dst_as, in_if, out_if, exporter, src_country, dst_country, ip_version.",
-        r#"{"type":"string"}"#,
+        r#"{"type":"string","enum":["src_ip","dst_ip","src_addr","dst_addr","src_port","dst_port","proto","protocol","src_as","dst_as","in_if","out_if","exporter","src_country","dst_country","ip_version"]}"#,
     );
     pub const BY: Param = Param {
         required: true,
         ..q(
             "by",
             "Dimensions, comma-separated (src_ip, dst_ip, src_port, dst_port, proto, src_as, dst_as, in_if, out_if, exporter, src_country, dst_country, ip_version).",
-            r#"{"type":"string"}"#,
+            r#"{"type":"string","pattern":"^(src_ip|dst_ip|src_addr|dst_addr|src_port|dst_port|proto|protocol|src_as|dst_as|in_if|out_if|exporter|src_country|dst_country|ip_version)(,(src_ip|dst_ip|src_addr|dst_addr|src_port|dst_port|proto|protocol|src_as|dst_as|in_if|out_if|exporter|src_country|dst_country|ip_version)){0,3}$"}"#,
         )
     };
     pub const TOP: Param = q(
@@ -120,14 +120,14 @@ impl P {
         in_path: true,
         required: true,
         description: "An IPv4 or IPv6 address.",
-        schema: r#"{"type":"string"}"#,
+        schema: r#"{"type":"string","anyOf":[{"format":"ipv4"},{"format":"ipv6"}]}"#,
     };
     pub const ADDR: Param = Param {
         name: "addr",
         in_path: true,
         required: true,
         description: "The exporter's IP address.",
-        schema: r#"{"type":"string"}"#,
+        schema: r#"{"type":"string","anyOf":[{"format":"ipv4"},{"format":"ipv6"}]}"#,
     };
 }
 
