@@ -20,7 +20,6 @@ use super::params::{auto_step, Params};
 use super::{answer, ApiError, Doc, Route};
 use crate::flowjson::{rfc3339, FlowJson};
 use crate::serve::http::AppState;
-use crate::serve::telemetry::lock;
 
 pub fn routes() -> Vec<Route> {
     vec![
@@ -168,32 +167,6 @@ pub fn routes() -> Vec<Route> {
             },
             handler: get(bad_ips),
         },
-        Route {
-            method: "get",
-            path: "/api/v1/exporters",
-            doc: Doc {
-                summary: "Exporters",
-                description: "Every exporter heard since start or with flows in the range: name, protocol, \
-                              datagrams, flows, rates, templates, sequence losses, decode errors.",
-                params: &[P::SINCE, P::UNTIL],
-                response: schema::exporters,
-                websocket: false,
-            },
-            handler: get(exporters),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/exporters/{addr}",
-            doc: Doc {
-                summary: "One exporter",
-                description: "One exporter's counters, observation domains and interfaces (traffic in and \
-                              out per interface index in the range).",
-                params: &[P::ADDR, P::SINCE, P::UNTIL, P::LIMIT],
-                response: schema::exporter,
-                websocket: false,
-            },
-            handler: get(exporter),
-        },
     ]
 }
 
@@ -203,14 +176,13 @@ fn names(params: &[Param]) -> Vec<&'static str> {
 
 /// The known parameter names of a route, leaked once per route (a fixed,
 /// small set: the routes are built once).
-fn known(path: &str) -> &'static [&'static str] {
+pub(super) fn known(path: &str) -> &'static [&'static str] {
     use std::sync::OnceLock;
     static KNOWN: OnceLock<BTreeMap<&'static str, &'static [&'static str]>> = OnceLock::new();
     KNOWN
         .get_or_init(|| {
-            routes()
+            super::routes()
                 .into_iter()
-                .chain(super::ws::routes())
                 .map(|r| (r.path, &*Vec::leak(names(r.doc.params))))
                 .collect()
         })
@@ -232,7 +204,7 @@ pub fn totals_json(t: &Totals) -> Value {
     json!({ "bytes": t.bytes, "packets": t.packets, "flows": t.flows })
 }
 
-fn range_json(r: &TimeRange) -> Value {
+pub(super) fn range_json(r: &TimeRange) -> Value {
     json!({ "since": rfc3339(r.since), "until": rfc3339(r.until) })
 }
 
@@ -294,7 +266,7 @@ fn metric_name(m: Metric) -> &'static str {
     }
 }
 
-fn parse_ip(s: &str) -> Result<IpAddr, ApiError> {
+pub(super) fn parse_ip(s: &str) -> Result<IpAddr, ApiError> {
     s.parse()
         .map_err(|_| ApiError::bad("bad_ip", format!("\"{s}\" is not an IPv4 or IPv6 address")))
 }
@@ -612,148 +584,6 @@ async fn bad_ips(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Respo
                 "last_seen": rfc3339(r.last_seen),
             })).collect::<Vec<_>>(),
         }))
-    })
-    .await
-}
-
-/// What the service has counted for each exporter address (all its
-/// source ports together), plus the store's traffic in the range.
-fn exporter_rows(s: &AppState, store: &Store, range: TimeRange, only: Option<IpAddr>) -> Result<Vec<Value>, ApiError> {
-    let mut by_ip: BTreeMap<IpAddr, Value> = BTreeMap::new();
-    let names: BTreeMap<IpAddr, String> = store
-        .exporter_names()
-        .map_err(ApiError::from_store)?
-        .into_iter()
-        .collect();
-    {
-        let t = lock(&s.status.telemetry.exporters);
-        for (addr, e) in t.iter() {
-            let ip = addr.ip();
-            if only.is_some_and(|o| o != ip) {
-                continue;
-            }
-            let v = by_ip.entry(ip).or_insert_with(|| {
-                json!({
-                    "address": ip.to_string(), "ports": [], "protocols": [],
-                    "datagrams": 0, "flows_received": 0, "sequence_lost": 0, "templates": 0,
-                    "errors": {}, "last_seen": null, "domains": {},
-                })
-            });
-            let add = |v: &mut Value, k: &str, n: u64| v[k] = json!(v[k].as_u64().unwrap_or(0) + n);
-            add(v, "datagrams", e.datagrams);
-            add(v, "flows_received", e.flows);
-            add(v, "sequence_lost", e.sequence_lost);
-            add(v, "templates", e.templates as u64);
-            v["ports"].as_array_mut().expect("array").push(json!(addr.port()));
-            if !v["protocols"].as_array().expect("array").contains(&json!(e.protocol)) {
-                v["protocols"].as_array_mut().expect("array").push(json!(e.protocol));
-            }
-            for (code, n) in &e.errors {
-                add(&mut v["errors"], code, *n);
-            }
-            let last = v["last_seen"].as_i64().unwrap_or(i64::MIN).max(e.last_seen_unix);
-            v["last_seen"] = json!(last);
-            for (d, st) in &e.domains {
-                v["domains"][d.to_string()] = json!(st);
-            }
-        }
-    }
-    // Exporters with flows in the range that this run has not heard (the
-    // service restarted, or flows came from an import).
-    let mut filter = Filter::all();
-    if let Some(o) = only {
-        filter = Filter::parse(&format!("exporter {o}")).map_err(|e| ApiError::bad(e.code(), e.to_string()))?;
-    }
-    let traffic = store
-        .top(&TopQuery {
-            range,
-            filter,
-            by: vec![Dim::Exporter],
-            metric: Metric::Bytes,
-            limit: MAX_QUERY_LIMIT,
-        })
-        .map_err(ApiError::from_store)?;
-    let secs = ((range.until.0 - range.since.0) as f64 / 1e9).max(1.0);
-    for row in &traffic.rows {
-        let Some(Key::Addr(ip)) = row.keys.first() else {
-            continue;
-        };
-        let v = by_ip.entry(*ip).or_insert_with(|| {
-            json!({ "address": ip.to_string(), "ports": [], "protocols": [], "datagrams": 0,
-                    "flows_received": 0, "sequence_lost": 0, "templates": 0, "errors": {},
-                    "last_seen": null, "domains": {} })
-        });
-        v["traffic"] = totals_json(&row.totals);
-        v["bits_per_second"] = json!((row.totals.bytes as f64 * 8.0 / secs).round());
-        v["flows_per_second"] = json!((row.totals.flows as f64 / secs * 100.0).round() / 100.0);
-    }
-    Ok(by_ip
-        .into_iter()
-        .map(|(ip, mut v)| {
-            v["name"] = names.get(&ip).map_or(Value::Null, |n| json!(n));
-            if v.get("traffic").is_none() {
-                v["traffic"] = totals_json(&Totals::default());
-                v["bits_per_second"] = json!(0);
-                v["flows_per_second"] = json!(0);
-            }
-            if let Some(t) = v["last_seen"].as_i64() {
-                v["last_seen"] = json!(rfc3339(flowlens_wire::Timestamp::from_secs(t)));
-            }
-            v
-        })
-        .collect())
-}
-
-async fn exporters(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
-    let st = s.clone();
-    answer(s, q, known("/api/v1/exporters"), move |store, p| {
-        let range = p.range()?;
-        Ok(json!({ "range": range_json(&range), "exporters": exporter_rows(&st, store, range, None)? }))
-    })
-    .await
-}
-
-async fn exporter(State(s): State<Arc<AppState>>, Path(addr): Path<String>, RawQuery(q): RawQuery) -> Response {
-    let st = s.clone();
-    answer(s, q, known("/api/v1/exporters/{addr}"), move |store, p| {
-        let ip = parse_ip(&addr)?;
-        let range = p.range()?;
-        let limit = p.limit(MAX_QUERY_LIMIT)?;
-        let mut rows = exporter_rows(&st, store, range, Some(ip))?;
-        let Some(mut v) = rows.pop() else {
-            return Err(ApiError::not_found(format!(
-                "no exporter {ip} heard since the start or with flows in the range"
-            )));
-        };
-        let filter = Filter::parse(&format!("exporter {ip}")).map_err(|e| ApiError::bad(e.code(), e.to_string()))?;
-        let side = |dim: Dim| -> Result<Vec<(Key, Totals)>, ApiError> {
-            Ok(store
-                .top(&TopQuery {
-                    range,
-                    filter: filter.clone(),
-                    by: vec![dim],
-                    metric: Metric::Bytes,
-                    limit,
-                })
-                .map_err(ApiError::from_store)?
-                .rows
-                .into_iter()
-                .map(|r| (r.keys.into_iter().next().unwrap_or(Key::None), r.totals))
-                .collect())
-        };
-        let mut ifs: BTreeMap<Key, (Totals, Totals)> = BTreeMap::new();
-        for (k, t) in side(Dim::InIf)? {
-            ifs.entry(k).or_default().0 = t;
-        }
-        for (k, t) in side(Dim::OutIf)? {
-            ifs.entry(k).or_default().1 = t;
-        }
-        v["interfaces"] = json!(ifs
-            .iter()
-            .map(|(k, (i, o))| json!({ "index": key_json(k), "in": totals_json(i), "out": totals_json(o) }))
-            .collect::<Vec<_>>());
-        v["range"] = range_json(&range);
-        Ok(v)
     })
     .await
 }

@@ -9,6 +9,7 @@
 //! store query on the blocking pool under a concurrency cap and a timeout,
 //! and answer JSON; every error is `{"error": {"code", "message"}}`.
 
+mod exporters;
 mod handlers;
 pub mod limits;
 pub mod live;
@@ -116,7 +117,11 @@ pub struct Route {
 
 /// Every route of the service that the OpenAPI document describes.
 pub fn routes() -> Vec<Route> {
-    handlers::routes().into_iter().chain(ws::routes()).collect()
+    handlers::routes()
+        .into_iter()
+        .chain(exporters::routes())
+        .chain(ws::routes())
+        .collect()
 }
 
 /// Parses the query string, refusing too many parameters.

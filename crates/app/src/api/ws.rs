@@ -121,6 +121,25 @@ async fn close(mut socket: WebSocket, code: u16, reason: &str) {
         .await;
 }
 
+/// Sends one message; `false` when the client is gone, or was too slow to
+/// take it within [`WS_SEND_TIMEOUT`] (then closed with 1008 and counted).
+async fn send(socket: &mut WebSocket, text: axum::extract::ws::Utf8Bytes, s: &AppState) -> bool {
+    match tokio::time::timeout(WS_SEND_TIMEOUT, socket.send(Message::Text(text))).await {
+        Ok(Ok(())) => true,
+        Ok(Err(_)) => false,
+        Err(_) => {
+            s.ws.closed_slow.fetch_add(1, Ordering::Relaxed);
+            let _ = socket
+                .send(Message::Close(Some(CloseFrame {
+                    code: 1008,
+                    reason: "too slow: a message waited over 5 s".into(),
+                })))
+                .await;
+            false
+        }
+    }
+}
+
 async fn feed(mut socket: WebSocket, filter: Filter, slot: Slot) {
     let s = slot.0.clone();
     let hub = s.ws.hub.clone();
@@ -129,14 +148,8 @@ async fn feed(mut socket: WebSocket, filter: Filter, slot: Slot) {
         tokio::select! {
             m = rx.recv() => match m {
                 Some(Msg::Flows(text)) => {
-                    match tokio::time::timeout(WS_SEND_TIMEOUT, socket.send(Message::Text(text))).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(_)) => break,
-                        Err(_) => {
-                            s.ws.closed_slow.fetch_add(1, Ordering::Relaxed);
-                            close(socket, 1008, "too slow: a message waited over 5 s").await;
-                            break;
-                        }
+                    if !send(&mut socket, text, &s).await {
+                        break;
                     }
                 }
                 Some(Msg::Close(code, reason)) => {
@@ -182,13 +195,8 @@ async fn event_stream(mut socket: WebSocket, slot: Slot) {
                 let Ok(status) = tokio::task::spawn_blocking(move || crate::serve::status::status(&st.status)).await
                 else { return };
                 let text = json!({ "type": "status", "status": status }).to_string();
-                match tokio::time::timeout(WS_SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) => return,
-                    Err(_) => {
-                        s.ws.closed_slow.fetch_add(1, Ordering::Relaxed);
-                        return close(socket, 1008, "too slow: a message waited over 5 s").await;
-                    }
+                if !send(&mut socket, text.into(), &s).await {
+                    return;
                 }
             }
             m = socket.recv() => match m {
