@@ -211,15 +211,21 @@ pub(super) fn range_json(r: &TimeRange) -> Value {
 /// A flow as the API shows it. Counters are sampling-corrected: stored
 /// flows already are (`scaled`), live ones are scaled here.
 pub fn flow_json(f: &Flow, scaled: bool) -> Value {
-    let mut r = f.record.clone();
-    if !scaled {
+    // Stored flows are shown as they are; only live ones need a scaled copy.
+    let copy;
+    let r = if scaled {
+        &f.record
+    } else {
+        let mut r = f.record.clone();
         let rate = r.effective_sampling_rate();
         r.bytes = r.scaled_bytes();
         r.packets = r.scaled_packets();
         r.reverse_bytes = r.reverse_bytes.map(|b| b.saturating_mul(rate));
         r.reverse_packets = r.reverse_packets.map(|p| p.saturating_mul(rate));
-    }
-    let mut v = serde_json::to_value(FlowJson::new(&r, &flowlens_wire::Batch::new())).unwrap_or(Value::Null);
+        copy = r;
+        &copy
+    };
+    let mut v = serde_json::to_value(FlowJson::new(r, &flowlens_wire::Batch::new())).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
         m.remove("kind");
         let country = |c: Option<[u8; 2]>| c.and_then(|c| std::str::from_utf8(&c).ok().map(str::to_string));
