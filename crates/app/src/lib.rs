@@ -4,6 +4,7 @@
 pub mod api;
 pub mod capture;
 pub mod config;
+pub mod console;
 pub mod decode;
 pub mod flowjson;
 pub mod import;

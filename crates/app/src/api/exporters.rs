@@ -64,6 +64,8 @@ struct ExporterRow {
     flows_received: u64,
     sequence_lost: u64,
     templates: u64,
+    /// Latest sampling rate (1 in N) an exporter's flows carried.
+    sampling_rate: Option<u32>,
     errors: BTreeMap<&'static str, u64>,
     last_seen: Option<String>,
     domains: BTreeMap<u32, DomainStats>,
@@ -92,6 +94,7 @@ fn exporter_rows(
         r.flows_received += e.flows;
         r.sequence_lost += e.sequence_lost;
         r.templates += e.templates as u64;
+        r.sampling_rate = e.sampling_rate.or(r.sampling_rate);
         r.ports.push(addr.port());
         if !r.protocols.contains(&e.protocol) {
             r.protocols.push(e.protocol);

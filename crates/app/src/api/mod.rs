@@ -192,4 +192,4 @@ fn unavailable() -> Response {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -330,6 +330,7 @@ pub mod schema {
             "ports": { "type": "array", "items": int() },
             "protocols": { "type": "array", "items": text() },
             "datagrams": int(), "flows_received": int(), "sequence_lost": int(), "templates": int(),
+            "sampling_rate": { "type": ["integer", "null"], "minimum": 1 },
             "errors": { "type": "object", "additionalProperties": int() },
             "last_seen": { "type": ["string", "null"] },
             "domains": { "type": "object" },

@@ -76,12 +76,12 @@ fn flows() -> Vec<Flow> {
 /// Bytes as stored: 1,000 × (75 + 75 × 10) + 100 × (15 + 15 × 10) + 60 × (10 + 10 × 10).
 const TOTAL_BYTES: u64 = 825_000 + 16_500 + 6_600;
 
-struct Fixture {
+pub(crate) struct Fixture {
     state: Arc<AppState>,
     _dir: std::path::PathBuf,
 }
 
-fn fixture(name: &str) -> Fixture {
+pub(crate) fn fixture(name: &str) -> Fixture {
     let dir = std::env::temp_dir().join(format!("flowlens-api-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store = Arc::new(
@@ -127,7 +127,7 @@ impl Drop for Fixture {
     }
 }
 
-async fn call(f: &Fixture, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+pub(crate) async fn call(f: &Fixture, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let resp = http::router(f.state.clone()).oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();

@@ -77,9 +77,7 @@ impl Loaded {
 
     /// `key = value  # source` lines, for `flowlens config print`.
     pub fn print(&self) -> String {
-        let tree = serde_yaml_ng::to_value(&self.config).unwrap_or(Value::Null);
-        let mut lines = Vec::new();
-        flatten(&tree, String::new(), &mut lines);
+        let lines = settings(&self.config);
         let width = lines.iter().map(|(k, v)| k.len() + v.len() + 3).max().unwrap_or(0);
         let mut out = String::new();
         for (k, v) in lines {
@@ -88,6 +86,25 @@ impl Loaded {
         }
         out
     }
+}
+
+/// Words that mark a setting as secret: its value is never shown (the
+/// console's About page, `config print`).
+pub const SECRET_WORDS: &[&str] = &["password", "secret", "token", "key"];
+
+/// The configuration as dotted `key = value` pairs (lists item by item),
+/// secrets masked.
+pub fn settings(c: &Config) -> Vec<(String, String)> {
+    let tree = serde_yaml_ng::to_value(c).unwrap_or(Value::Null);
+    let mut lines = Vec::new();
+    flatten(&tree, String::new(), &mut lines);
+    for (k, v) in &mut lines {
+        let last = k.rsplit('.').next().unwrap_or(k).to_ascii_lowercase();
+        if SECRET_WORDS.iter().any(|w| last.contains(w)) && v != "~" {
+            *v = "••••••".into();
+        }
+    }
+    lines
 }
 
 fn flatten(v: &Value, path: String, out: &mut Vec<(String, String)>) {

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-pub use load::{load, nearest, ConfigError, Loaded, Overrides, Source};
+pub use load::{load, nearest, settings, ConfigError, Loaded, Overrides, Source};
 use units::{Bytes, Dur};
 
 /// The commented default file `flowlens config init` writes. A test holds

@@ -1,6 +1,7 @@
 //! The HTTP side of the service: health, readiness, status, `POST
 //! /ingest`, and the JSON API of [`crate::api`], all in one router built by
-//! [`router`]. (The console and metrics join it in their own issues.)
+//! [`router`], with the web console of [`crate::console`]. (Metrics join it
+//! in their own issue.)
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -180,9 +181,26 @@ pub fn router(state: Arc<AppState>) -> Router {
     for route in routes(limit) {
         r = r.route(route.path, route.handler);
     }
-    r.fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/docs") })
+    let r = r
+        .merge(crate::console::router())
+        .fallback(not_found)
         .layer(CompressionLayer::new())
-        .with_state(state)
+        .with_state(state);
+    crate::console::security_headers(r)
+}
+
+/// A page for browsers, the JSON error for the API and everything else.
+async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    let path = uri.path();
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if browser && !path.starts_with("/api/") && path != "/ingest" {
+        crate::console::not_found_page(path)
+    } else {
+        error(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/docs")
+    }
 }
 
 /// `{"error": {"code": …, "message": …}}` with `status`.

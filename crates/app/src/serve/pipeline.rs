@@ -157,6 +157,9 @@ impl Worker {
         e.datagrams += 1;
         e.flows += out.flows.len() as u64;
         e.last_seen_unix = now_s;
+        if let Some(rate) = out.flows.iter().rev().find_map(|f| f.sampling_rate) {
+            e.sampling_rate = Some(rate);
+        }
         for err in &out.errors {
             *e.errors.entry(err.code()).or_default() += 1;
         }

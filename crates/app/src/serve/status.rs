@@ -146,6 +146,7 @@ pub fn status(s: &StatusSource) -> Value {
                 "errors": e.errors,
                 "sequence_lost": e.sequence_lost,
                 "templates": e.templates,
+                "sampling_rate": e.sampling_rate,
                 "last_seen": e.last_seen_unix,
                 "domains": e.domains,
             })

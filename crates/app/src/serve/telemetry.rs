@@ -78,6 +78,8 @@ pub struct ExporterStats {
     /// Records the exporter's sequence numbers say were lost on the way.
     pub sequence_lost: u64,
     pub templates: usize,
+    /// The sampling rate (1 in N) of the latest flow that carried one.
+    pub sampling_rate: Option<u32>,
     pub last_seen_unix: i64,
     /// Per observation domain (v9 source id, IPFIX domain, sFlow
     /// sub-agent, v5 engine): datagrams, flows, records lost.

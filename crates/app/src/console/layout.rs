@@ -1,0 +1,174 @@
+//! The frame every page shares: head, navigation, theme toggle, the time
+//! range and filter controls. Everything here is rendered by maud, which
+//! escapes every interpolated string.
+
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use super::assets::url;
+use super::View;
+
+/// The navigation, in order: (path, label).
+pub const NAV: &[(&str, &str)] = &[
+    ("/", "Dashboard"),
+    ("/ips", "IPs"),
+    ("/flows", "Flows"),
+    ("/live", "Live"),
+    ("/explore", "Explore"),
+    ("/bad-ips", "Bad IPs"),
+    ("/exporters", "Exporters"),
+    ("/about", "About"),
+];
+
+/// The time ranges of the picker: (value of `since`, label).
+pub const RANGES: &[(&str, &str)] = &[
+    ("15m", "Last 15 minutes"),
+    ("1h", "Last hour"),
+    ("6h", "Last 6 hours"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+];
+
+/// Filters offered as examples under the filter box.
+pub const FILTER_EXAMPLES: &[&str] = &[
+    "proto tcp and dst port 443",
+    "src net 10.0.0.0/8 and not dst net 10.0.0.0/8",
+    "host 192.0.2.10",
+    "dst port in [22 23 3389]",
+    "proto udp and bytes > 1M",
+    "flags S and not flags A",
+];
+
+/// What a page puts in the frame.
+pub struct Frame<'a> {
+    /// The navigation entry to mark (a path of [`NAV`]).
+    pub nav: &'a str,
+    pub title: &'a str,
+    /// Page script (an asset name) run after `app.js`.
+    pub script: Option<&'a str>,
+    /// Whether the page draws charts (loads ECharts).
+    pub charts: bool,
+}
+
+pub fn page(f: &Frame, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (f.title) " · FlowLens" }
+                link rel="icon" type="image/svg+xml" href=(url("favicon.svg"));
+                link rel="stylesheet" href=(url("console.css"));
+                // Sets the saved theme before the first paint (no flash).
+                script src=(url("theme.js")) {}
+                @if f.charts {
+                    script defer src=(url("echarts.min.js")) {}
+                }
+                script defer src=(url("app.js")) {}
+                @if let Some(script) = f.script {
+                    script defer src=(url(script)) {}
+                }
+            }
+            body {
+                header.top {
+                    a.brand href="/" aria-label="FlowLens home" {
+                        (PreEscaped(LOGO)) span { "FlowLens" }
+                    }
+                    nav.main aria-label="Main" {
+                        @for (path, label) in NAV {
+                            @if *path == f.nav {
+                                a.active href=(path) aria-current="page" { (label) }
+                            } @else {
+                                a href=(path) { (label) }
+                            }
+                        }
+                    }
+                    button #theme-toggle .icon type="button" title="Switch light/dark mode" aria-label="Switch light/dark mode" {
+                        span.sun { "☀" } span.moon { "☾" }
+                    }
+                }
+                main #page {
+                    div #banner .banner role="alert" hidden {}
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+const LOGO: &str = r#"<svg width="22" height="22" viewBox="0 0 24 24" aria-hidden="true"><path d="M2 17c3-6 5-10 8-10s3 8 6 8 4-5 6-8" fill="none" stroke="currentColor" stroke-width="2.4" stroke-linecap="round"/><circle cx="10" cy="7" r="1.6" fill="currentColor"/><circle cx="16" cy="15" r="1.6" fill="currentColor"/></svg>"#;
+
+/// The page heading with an optional subtitle.
+pub fn heading(title: &str, sub: Option<&str>) -> Markup {
+    html! {
+        div.heading {
+            h1 { (title) }
+            @if let Some(s) = sub { p.sub { (s) } }
+        }
+    }
+}
+
+/// The range picker and filter box; `extra` goes inside the same form
+/// (page options that belong in the URL too).
+pub fn controls(v: &View, with_range: bool, extra: Markup) -> Markup {
+    let known = RANGES.iter().any(|(r, _)| *r == v.since);
+    html! {
+        form #controls .controls method="get" data-keep="cols,unit,sort,direction,exporter" {
+            @if with_range {
+                label.range {
+                    span.lbl { "Range" }
+                    select #since name="since" {
+                        @for (value, label) in RANGES {
+                            option value=(value) selected[*value == v.since] { (label) }
+                        }
+                        option value="custom" selected[!known] { "Custom…" }
+                    }
+                }
+                span #custom-range .custom hidden[known] {
+                    input #from type="datetime-local" step="1" aria-label="From";
+                    span { "–" }
+                    input #to type="datetime-local" step="1" aria-label="To";
+                }
+                @if !known {
+                    input #since-raw type="hidden" value=(v.since);
+                }
+                @if !v.until.is_empty() {
+                    input #until name="until" type="hidden" value=(v.until);
+                }
+            }
+            (extra)
+            div.filter {
+                input #filter name="filter" type="search" value=(v.filter) autocomplete="off" spellcheck="false"
+                    placeholder="Filter, e.g. proto tcp and dst port 443" aria-label="Filter";
+                button.primary type="submit" { "Apply" }
+            }
+            div #filter-error .filter-error role="alert" hidden {}
+            details.examples {
+                summary { "Filter examples" }
+                ul {
+                    @for e in FILTER_EXAMPLES {
+                        li { button.link.example type="button" data-filter=(e) { code { (e) } } }
+                    }
+                }
+                p.hint {
+                    "Terms: " code { "[src|dst] host|net|port|as|country" } ", " code { "proto" } ", "
+                    code { "[in|out] if" } ", " code { "flags" } ", " code { "bytes" } ", " code { "packets" } ", "
+                    code { "exporter" } "; combine with " code { "and" } ", " code { "or" } ", " code { "not" }
+                    " and parentheses."
+                }
+            }
+        }
+    }
+}
+
+/// A card: a titled panel; `id` is where the page script renders.
+pub fn card(title: &str, id: &str, class: &str) -> Markup {
+    html! {
+        section.card class=(class) {
+            h2 { (title) }
+            div.body id=(id) { div.loading { "Loading…" } }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+// Dashboard: throughput by protocol, headline numbers, top talkers, ports,
+// protocols and countries for the range; refreshed every 30 s while the
+// range follows the clock.
+'use strict';
+(function () {
+  const { $, el, fill, api } = FL;
+  let unit = FL.params().get('unit') === 'pps' ? 'pps' : 'bps';
+  const throughput = FL.chart($('#chart-throughput'));
+  let protoChart = null;
+
+  for (const b of FL.$$('[data-unit]')) {
+    b.setAttribute('aria-pressed', String(b.dataset.unit === unit));
+    b.addEventListener('click', () => {
+      unit = b.dataset.unit;
+      FL.$$('[data-unit]').forEach((x) => x.setAttribute('aria-pressed', String(x.dataset.unit === unit)));
+      FL.setParams({ unit: unit === 'bps' ? null : unit }, false);
+      loadSeries();
+    });
+  }
+
+  const seconds = (r) => Math.max(1, (new Date(r.until) - new Date(r.since)) / 1000);
+
+  async function loadSeries() {
+    try {
+      const s = await api('/api/v1/series', FL.query({ metric: unit === 'bps' ? 'bytes' : 'packets', by: 'proto', top: 8, rate: true }));
+      const mult = unit === 'bps' ? 8 : 1;
+      const series = s.series.map((x) => ({
+        name: x.key == null ? 'other' : FL.proto(x.key),
+        values: x.values.map((v) => v * mult),
+      }));
+      const fmt = unit === 'bps' ? FL.bps : FL.pps;
+      throughput.set((col) => FL.timeOption(col, s.times, series.filter((x) => x.values.some((v) => v > 0)), fmt, 'area'));
+    } catch (e) {
+      FL.fail(e, $('#chart-throughput'));
+    }
+  }
+
+  function topPanel(id, dim, label, empty) {
+    return api('/api/v1/top', FL.query({ by: dim, limit: 10 }))
+      .then((r) => {
+        const known = r.rows.filter((x) => x.key[dim] != null);
+        if (dim.endsWith('country') && !known.length) {
+          fill($('#' + id), el('div', { class: 'empty', text: empty }));
+          return r;
+        }
+        fill($('#' + id), FL.topTable(r, { label }));
+        return r;
+      })
+      .catch((e) => FL.fail(e, $('#' + id)));
+  }
+
+  async function loadProtocols() {
+    try {
+      const r = await api('/api/v1/top', FL.query({ by: 'proto', limit: 8 }));
+      const target = $('#protocols');
+      if (!r.total.bytes) {
+        protoChart = null;
+        return fill(target, el('div', { class: 'empty', text: 'Nothing in this range.' }));
+      }
+      if (!protoChart || !target.contains(protoChart.el)) {
+        const div = el('div', { class: 'chart small' });
+        fill(target, div);
+        protoChart = FL.chart(div);
+      }
+      const items = r.rows.map((x) => ({ name: FL.proto(x.key.proto), value: x.bytes }));
+      if (r.other.bytes > 0) items.push({ name: 'other', value: r.other.bytes });
+      protoChart.set((col) => FL.pieOption(col, items, FL.bytes));
+    } catch (e) {
+      FL.fail(e, $('#protocols'));
+    }
+  }
+
+  async function loadStats() {
+    try {
+      const st = await api('/api/v1/status');
+      const exporters = (st.exporters || []).length;
+      fill($('#stat-now'), FL.si(st.flows.per_second, ' flows/s'));
+      fill($('#stat-exporters'), exporters + (exporters === 1 ? ' exporter' : ' exporters') + ' seen since start');
+    } catch (e) {
+      fill($('#stat-now'), '–');
+    }
+  }
+
+  async function load() {
+    const totals = await api('/api/v1/top', FL.query({ by: 'proto', limit: 1 })).catch((e) => {
+      FL.fail(e);
+      return null;
+    });
+    if (!totals) return;
+    FL.banner(null);
+    const t = totals.total;
+    FL.empty(t.flows === 0 && !FL.params().get('filter'));
+    const secs = seconds(totals.range);
+    fill($('#stat-bps'), FL.bps((t.bytes * 8) / secs));
+    fill($('#stat-bytes'), FL.bytes(t.bytes) + ' in the range (average rate)');
+    fill($('#stat-pps'), FL.pps(t.packets / secs));
+    fill($('#stat-packets'), FL.count(t.packets) + ' packets');
+    fill($('#stat-fps'), FL.si(t.flows / secs, ' flows/s'));
+    fill($('#stat-flows'), FL.count(t.flows) + ' flows');
+    await Promise.all([
+      loadSeries(),
+      loadStats(),
+      loadProtocols(),
+      topPanel('top-src', 'src_addr', 'Bytes'),
+      topPanel('top-dst', 'dst_addr', 'Bytes'),
+      topPanel('ports', 'dst_port', 'Bytes'),
+      topPanel('countries', 'src_country', 'Bytes', 'No country data: configure a GeoIP database (enrichment.geoip) to see countries.'),
+      topPanel('dst-countries', 'dst_country', 'Bytes', 'No country data: configure a GeoIP database (enrichment.geoip) to see countries.'),
+    ]);
+    document.body.dataset.loaded = String(Date.now());
+  }
+
+  FL.every(30000, load);
+})();
