@@ -33,6 +33,25 @@ enum Command {
         #[command(flatten)]
         flags: ServeFlags,
     },
+    /// Try FlowLens: the service on loopback with simulated exporters of
+    /// every protocol, an hour of history, and a temporary data directory.
+    ///
+    /// Prints the console's address (http://127.0.0.1:8080/ unless --http
+    /// says otherwise); stop with Ctrl-C.
+    Demo {
+        /// HTTP listener (repeatable; default 127.0.0.1:8080).
+        #[arg(long, value_name = "ADDR:PORT")]
+        http: Vec<SocketAddr>,
+        /// Keep the data here instead of a temporary directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// History written before the start: 1h, 30m, 0 for none.
+        #[arg(long, default_value = "1h")]
+        history: String,
+        /// Live flows per second over all simulated exporters.
+        #[arg(long, default_value_t = 400)]
+        rate: u64,
+    },
     /// Store the flows found in pcap/pcapng captures (with their capture
     /// times) in the data directory. Stop `flowlens serve` on it first.
     Import {
@@ -247,6 +266,40 @@ fn main() -> ExitCode {
             }
         }
         Command::Config { action } => config_cmd(action),
+        Command::Demo {
+            http,
+            data_dir,
+            history,
+            rate,
+        } => {
+            let history = match config::units::Dur::parse(&history) {
+                Ok(d) => d.0,
+                Err(e) => {
+                    eprintln!("flowlens: --history: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            if rate == 0 {
+                eprintln!("flowlens: --rate must be 1 or more");
+                return ExitCode::from(2);
+            }
+            let mut o = flowlens_app::demo::DemoOptions {
+                data_dir,
+                history,
+                rate,
+                ..Default::default()
+            };
+            if !http.is_empty() {
+                o.http = http;
+            }
+            match flowlens_app::demo::run(o) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("flowlens: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Import {
             files,
             config: file,
@@ -463,7 +516,7 @@ fn simulate_options(
         exporters,
         seed,
         sflow_rate,
-        daily: false,
+        ..flowlens_app::simulate::SimOptions::default()
     })
 }
 

@@ -3,6 +3,7 @@
 //! payloads, output formats, counters, exit codes) and `query`; the service
 //! (`serve`, `simulate`, `import`, `config`) in [`serve`].
 
+mod browser;
 mod serve;
 
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@ pub mod capture;
 pub mod config;
 pub mod console;
 pub mod decode;
+pub mod demo;
 pub mod flowjson;
 pub mod import;
 pub mod query;

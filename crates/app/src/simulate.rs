@@ -39,7 +39,7 @@ impl SimProtocol {
         }
     }
 
-    fn wire(self) -> Protocol {
+    pub fn wire(self) -> Protocol {
         match self {
             SimProtocol::V5 => Protocol::Netflow5,
             SimProtocol::V9 => Protocol::Netflow9,
@@ -71,7 +71,54 @@ pub struct SimOptions {
     pub sflow_rate: u32,
     /// Follow the time of day: `rate` at 15:00 UTC, a tenth of it at 03:00.
     pub daily: bool,
+    /// Traffic spikes: [`SPIKE_FACTOR`] × the rate for [`SPIKE_SECS`] every
+    /// [`SPIKE_EVERY_SECS`].
+    pub spikes: bool,
+    /// On loopback, exporter `i` sends from 127.0.0.(`exporter_base` + i),
+    /// so simulators running side by side stay distinct exporters.
+    pub exporter_base: u32,
+    /// Set to stop early (the demo's simulators stop with the service).
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            target: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2055),
+            protocol: SimProtocol::V9,
+            rate: Some(1_000),
+            duration: Duration::from_secs(60),
+            exporters: 20,
+            seed: 42,
+            sflow_rate: 1_000,
+            daily: false,
+            spikes: false,
+            exporter_base: 10,
+            stop: None,
+        }
+    }
+}
+
+/// A spike multiplies the rate by this much…
+pub const SPIKE_FACTOR: f64 = 4.0;
+/// …for this long…
+pub const SPIKE_SECS: u64 = 20;
+/// …once in this many seconds (the first after one period).
+pub const SPIKE_EVERY_SECS: u64 = 150;
+
+/// The rate multiplier at `elapsed` seconds into a run with spikes.
+pub fn spike_factor(elapsed: f64) -> f64 {
+    let period = SPIKE_EVERY_SECS as f64;
+    if elapsed >= period && elapsed % period < SPIKE_SECS as f64 {
+        SPIKE_FACTOR
+    } else {
+        1.0
+    }
+}
+
+/// Flows owed at most after a stall: a second's worth, so a late thread
+/// catches up smoothly instead of in one burst.
+const MAX_OWED_SECS: f64 = 1.0;
 
 /// Share of the peak rate at this time of day (UTC): a smooth day with its
 /// low at 03:00 (0.1) and its high at 15:00 (1.0).
@@ -126,7 +173,7 @@ pub fn run(o: &SimOptions, mut progress: impl FnMut(&SimReport)) -> Result<SimRe
     for i in 0..o.exporters {
         let socket = if loopback || sockets.is_empty() {
             let local: SocketAddr = if loopback {
-                let k = 10 + i as u32;
+                let k = o.exporter_base + i as u32;
                 SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, (k >> 8) as u8, k as u8)), 0)
             } else if o.target.is_ipv4() {
                 "0.0.0.0:0".parse().expect("literal")
@@ -181,16 +228,29 @@ pub fn run(o: &SimOptions, mut progress: impl FnMut(&SimReport)) -> Result<SimRe
     let mut records: Vec<FlowRecord> = Vec::with_capacity(per);
     let mut buf = Vec::with_capacity(2_048);
     let mut next = 0usize;
+    // Flows the rate allows now and not yet sent (the rate integrated over
+    // time, so a changing rate never makes a burst).
+    let mut owed = 0.0f64;
+    let mut last_tick = start;
     while start.elapsed() < o.duration {
+        if o.stop
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            break;
+        }
         if let Some(rate) = o.rate {
-            // Send what the rate allows by now; sleep a little otherwise.
-            let rate = if o.daily {
-                rate as f64 * daily_factor(wall_clock())
-            } else {
-                rate as f64
-            };
-            let due = (start.elapsed().as_secs_f64() * rate) as u64;
-            if report.flows > due {
+            let now = Instant::now();
+            let mut rate = rate as f64;
+            if o.daily {
+                rate *= daily_factor(wall_clock());
+            }
+            if o.spikes {
+                rate *= spike_factor(start.elapsed().as_secs_f64());
+            }
+            owed = (owed + (now - last_tick).as_secs_f64() * rate).min(rate * MAX_OWED_SECS + per as f64);
+            last_tick = now;
+            if owed < 1.0 {
                 std::thread::sleep(Duration::from_micros(500));
                 continue;
             }
@@ -255,6 +315,7 @@ pub fn run(o: &SimOptions, mut progress: impl FnMut(&SimReport)) -> Result<SimRe
             Ok(_) => {
                 report.datagrams += 1;
                 report.flows += records.len() as u64;
+                owed -= records.len() as f64;
                 for r in &records {
                     let rate = u64::from(r.sampling_rate.unwrap_or(1).max(1));
                     report.bytes += r.bytes.unwrap_or(0) * rate;
@@ -274,7 +335,7 @@ pub fn run(o: &SimOptions, mut progress: impl FnMut(&SimReport)) -> Result<SimRe
 }
 
 /// An sFlow flow sample is one sampled packet: its IP length as bytes.
-fn one_packet(mut r: FlowRecord) -> FlowRecord {
+pub fn one_packet(mut r: FlowRecord) -> FlowRecord {
     let packets = r.packets.unwrap_or(1).max(1);
     let size = (r.bytes.unwrap_or(64) / packets).clamp(40, 1_500);
     r.packets = Some(1);
@@ -304,7 +365,7 @@ mod tests {
             exporters: 1,
             seed: 1,
             sflow_rate: 1,
-            daily: false,
+            ..SimOptions::default()
         };
         assert!(run(&o, |_| {}).unwrap_err().contains("--rate"));
         let o = SimOptions {
@@ -315,5 +376,14 @@ mod tests {
         assert!(run(&o, |_| {}).unwrap_err().contains("--exporters"));
         assert_eq!(SimProtocol::parse("IPFIX"), Ok(SimProtocol::Ipfix));
         assert!(SimProtocol::parse("v6").is_err());
+    }
+
+    #[test]
+    fn spikes_come_and_go() {
+        assert_eq!(spike_factor(0.0), 1.0);
+        assert_eq!(spike_factor(SPIKE_EVERY_SECS as f64 - 1.0), 1.0);
+        assert_eq!(spike_factor(SPIKE_EVERY_SECS as f64 + 1.0), SPIKE_FACTOR);
+        assert_eq!(spike_factor((SPIKE_EVERY_SECS + SPIKE_SECS) as f64 + 1.0), 1.0);
+        assert_eq!(spike_factor((2 * SPIKE_EVERY_SECS) as f64 + 5.0), SPIKE_FACTOR);
     }
 }

@@ -433,7 +433,7 @@ pub fn init_logging(c: &crate::config::Logging) {
 /// core), and freed memory stays in them: at 50,000 flows/s the service's
 /// resident size was twice its live data. Two arenas hold it close. Called
 /// before any thread starts.
-fn limit_malloc_arenas() {
+pub fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning; no thread is running yet.
     unsafe {

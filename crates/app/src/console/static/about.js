@@ -47,7 +47,7 @@
           { empty: 'No UDP listener.' }
         )
       );
-      document.body.dataset.loaded = String(Date.now());
+      FL.done();
     } catch (e) {
       FL.fail(e);
     }

@@ -105,8 +105,13 @@
     return body;
   };
 
+  /** Marks the page's data as drawn (or failed): the browser tests wait for it. */
+  FL.done = () => {
+    document.body.dataset.loaded = String(Date.now());
+  };
   /** Shows an error where it belongs: filter errors under the filter box. */
   FL.fail = function (err, target) {
+    FL.done();
     const isFilter = err && err.code && String(err.code).startsWith('filter');
     if (isFilter) FL.filterError(err.message);
     const msg = isFilter ? 'Fix the filter to see results.' : (err && err.message) || String(err);
@@ -157,7 +162,10 @@
       i++;
     }
     const digits = i === 0 && Number.isInteger(v) ? 0 : v >= 100 ? 0 : v >= 10 ? 1 : 2;
-    return (n < 0 ? '−' : '') + v.toFixed(digits) + '\u202f' + PREFIX[i] + (unit || '');
+    unit = unit || '';
+    // "25.4 Mbit/s", "82.0 flows/s", "1.20 k flows/s", "300".
+    const sep = unit.startsWith(' ') ? (PREFIX[i] ? '\u202f' + PREFIX[i] : '') : PREFIX[i] || unit ? '\u202f' + PREFIX[i] : '';
+    return (n < 0 ? '−' : '') + v.toFixed(digits) + sep + unit;
   };
   FL.bytes = (n) => FL.si(n, 'B');
   FL.bps = (n) => FL.si(n, 'bit/s');

@@ -18,7 +18,7 @@
       const r = await api('/api/v1/bad-ips', FL.query({ min_attempts: min, limit: 200 }));
       FL.banner(null);
       fill($('#bad-ips'), FL.table(cols, r.sources, { empty: 'No source went unanswered that often in this range.' }));
-      document.body.dataset.loaded = String(Date.now());
+      FL.done();
     } catch (e) {
       FL.fail(e, $('#bad-ips'));
     }

@@ -107,7 +107,7 @@
       topPanel('countries', 'src_country', 'Bytes', 'No country data: configure a GeoIP database (enrichment.geoip) to see countries.'),
       topPanel('dst-countries', 'dst_country', 'Bytes', 'No country data: configure a GeoIP database (enrichment.geoip) to see countries.'),
     ]);
-    document.body.dataset.loaded = String(Date.now());
+    FL.done();
   }
 
   FL.every(30000, load);

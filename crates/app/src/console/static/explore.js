@@ -124,7 +124,7 @@
     } catch (e) {
       FL.fail(e, $('#explore-chart'));
     } finally {
-      document.body.dataset.loaded = String(Date.now());
+      FL.done();
     }
   }
   FL.every(60000, load);

@@ -73,7 +73,7 @@
         })
       );
       if (selected && r.exporters.some((x) => x.address === selected)) interfaces(selected);
-      document.body.dataset.loaded = String(Date.now());
+      FL.done();
     } catch (e) {
       FL.fail(e, $('#exporters'));
     }

@@ -85,7 +85,7 @@
         next.textContent = 'Next ›';
       }
       fill($('#pager'), prev, next);
-      document.body.dataset.loaded = String(Date.now());
+      FL.done();
     } catch (e) {
       FL.fail(e, $('#flows'));
     }

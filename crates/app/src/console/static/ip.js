@@ -63,7 +63,7 @@
       );
       const flows = await api('/api/v1/flows', FL.query({ filter: FL.andFilter('host ' + ip, FL.params().get('filter') || ''), limit: 20 }));
       fill($('#recent'), recent(flows.flows), el('p', { class: 'hint' }, el('a', { href: flowsOf('host ' + ip) }, 'All flows of ' + ip + ' ›')));
-      document.body.dataset.loaded = String(Date.now());
+      FL.done();
     } catch (e) {
       FL.fail(e);
       for (const id of ['#peers', '#protocols', '#ports', '#countries', '#recent']) fill($(id), el('div', { class: 'empty', text: '–' }));

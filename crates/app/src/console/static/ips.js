@@ -43,7 +43,7 @@
       fill(target, FL.table(columns, r.ips, { sort, direction, onSort, empty: 'No addresses in this range' + (filter ? ' for this filter.' : '.') }));
       fill($('#ips-title'), FL.count(r.total) + (r.total === 1 ? ' address' : ' addresses'));
       pager(offset, r.ips.length, r.total);
-      document.body.dataset.loaded = String(Date.now());
+      FL.done();
     } catch (e) {
       FL.fail(e, target);
     }

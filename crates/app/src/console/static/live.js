@@ -87,7 +87,7 @@
     if (dirty && !paused) {
       dirty = false;
       fill($('#live'), FL.table(cols, rows, { empty: 'Waiting for flows…' }));
-      document.body.dataset.loaded = String(now);
+      FL.done();
     }
   }, RENDER_MS);
 

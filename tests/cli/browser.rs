@@ -1,0 +1,531 @@
+//! The console in a real browser: `flowlens demo` driven by Debian's
+//! Chromium (headless) over the Chrome DevTools Protocol. Every page loads
+//! with no console error and no failed request, in light and dark mode;
+//! charts draw data; a bad filter is pointed at; sorting reorders the IP
+//! table; the live page receives flows; a newcomer's path (top talker →
+//! its page → its flows → live) works by clicking. Screenshots of every
+//! page go to `<target>/screenshots/`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::strict;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Longest a page may take to load and draw its data.
+const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest one DevTools call may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn chromium() -> Option<PathBuf> {
+    for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
+        if Path::new(c).exists() {
+            return Some(PathBuf::from(c));
+        }
+    }
+    assert!(
+        !strict(),
+        "chromium is not installed: run scripts/install-test-deps (Debian package chromium)"
+    );
+    None
+}
+
+/// A process killed when dropped.
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What went wrong on a page: console errors, exceptions, failed requests.
+#[derive(Debug, Default)]
+struct Problems(Vec<String>);
+
+struct Cdp {
+    ws: Ws,
+    next: u64,
+    session: String,
+    events: Vec<Value>,
+}
+
+impl Cdp {
+    async fn send(&mut self, method: &str, params: Value, session: bool) -> Value {
+        self.next += 1;
+        let id = self.next;
+        let mut msg = json!({ "id": id, "method": method, "params": params });
+        if session {
+            msg["sessionId"] = json!(self.session);
+        }
+        self.ws
+            .send(Message::text(msg.to_string()))
+            .await
+            .expect("send to chromium");
+        let deadline = Instant::now() + CALL_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let m = tokio::time::timeout(left, self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("chromium did not answer {method}"))
+                .expect("chromium closed the connection")
+                .expect("read from chromium");
+            let Message::Text(t) = m else { continue };
+            let v: Value = serde_json::from_str(&t).expect("DevTools JSON");
+            if v["id"] == json!(id) {
+                if let Some(e) = v.get("error") {
+                    panic!("{method}: {e}");
+                }
+                return v["result"].clone();
+            }
+            if v.get("method").is_some() {
+                self.events.push(v);
+            }
+        }
+    }
+
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        self.send(method, params, true).await
+    }
+
+    /// Evaluates `expr` in the page (promises awaited), returning its value.
+    async fn eval(&mut self, expr: &str) -> Value {
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({ "expression": expr, "returnByValue": true, "awaitPromise": true }),
+            )
+            .await;
+        if let Some(e) = r.get("exceptionDetails") {
+            panic!("{expr}: {e}");
+        }
+        r["result"]["value"].clone()
+    }
+
+    /// Polls `expr` until it is true.
+    async fn wait_for(&mut self, expr: &str, what: &str) {
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        while self.eval(expr).await != json!(true) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what} ({expr})");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Drains the events so far into the page's problems.
+    async fn problems(&mut self) -> Problems {
+        // One round trip lets pending events arrive.
+        self.eval("1").await;
+        let mut p = Problems::default();
+        for e in self.events.drain(..) {
+            let params = &e["params"];
+            match e["method"].as_str().unwrap_or("") {
+                "Runtime.exceptionThrown" => p.0.push(format!("exception: {}", params["exceptionDetails"])),
+                "Runtime.consoleAPICalled" if params["type"] == "error" || params["type"] == "warning" => {
+                    p.0.push(format!("console.{}: {}", params["type"], params["args"]))
+                }
+                "Log.entryAdded" if params["entry"]["level"] == "error" => {
+                    p.0.push(format!("log: {}", params["entry"]["text"]))
+                }
+                "Network.loadingFailed" if params["canceled"] != json!(true) => {
+                    p.0.push(format!("request failed: {}", params["errorText"]))
+                }
+                "Network.responseReceived" if params["response"]["status"].as_u64().unwrap_or(0) >= 400 => {
+                    p.0.push(format!(
+                        "HTTP {} for {}",
+                        params["response"]["status"], params["response"]["url"]
+                    ))
+                }
+                _ => {}
+            }
+        }
+        p
+    }
+
+    /// Opens `url` and waits for the page script to say it drew its data
+    /// (`document.body.dataset.loaded`).
+    async fn open(&mut self, url: &str) {
+        self.eval("document.body && delete document.body.dataset.loaded").await;
+        self.call("Page.navigate", json!({ "url": url })).await;
+        self.wait_for(
+            "document.readyState === 'complete' && !!document.body.dataset.loaded",
+            url,
+        )
+        .await;
+    }
+
+    async fn screenshot(&mut self, file: &Path) {
+        let m = self.call("Page.getLayoutMetrics", json!({})).await;
+        let w = m["cssContentSize"]["width"].as_f64().unwrap_or(1400.0);
+        let h = m["cssContentSize"]["height"].as_f64().unwrap_or(1000.0).min(6000.0);
+        let r = self
+            .call(
+                "Page.captureScreenshot",
+                json!({ "format": "png", "captureBeyondViewport": true,
+                        "clip": { "x": 0, "y": 0, "width": w, "height": h, "scale": 1 } }),
+            )
+            .await;
+        let png = base64(r["data"].as_str().expect("screenshot data"));
+        std::fs::write(file, png).expect("write screenshot");
+    }
+
+    async fn dark(&mut self, on: bool) {
+        self.call(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": if on { "dark" } else { "light" } }] }),
+        )
+        .await;
+    }
+}
+
+/// Standard base64 (the screenshots), without a dependency.
+fn base64(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=' && !c.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= u32::from(val(c)) << (18 - 6 * i);
+        }
+        let take = chunk.len() - 1;
+        out.extend_from_slice(&n.to_be_bytes()[1..1 + take]);
+    }
+    out
+}
+
+/// Starts `flowlens demo` on a free loopback port; returns it and its URL.
+fn start_demo(dir: &Path) -> (Kill, String, Instant) {
+    let t = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowlens"))
+        .args([
+            "demo",
+            "--http",
+            "127.0.0.1:0",
+            "--history",
+            "5m",
+            "--rate",
+            "300",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start flowlens demo");
+    let out = child.stdout.take().unwrap();
+    let kill = Kill(child);
+    let mut lines = BufReader::new(out).lines();
+    let url = loop {
+        let line = lines.next().expect("demo printed its URL").expect("read demo output");
+        if let Some(rest) = line.split("open ").nth(1) {
+            break rest.trim().trim_end_matches('/').to_string();
+        }
+    };
+    // Keep reading so the demo never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (kill, url, t)
+}
+
+/// Starts Chromium with DevTools on a free port; returns it and its
+/// browser WebSocket address.
+fn start_chromium(bin: &Path, profile: &Path) -> (Kill, String) {
+    let mut child = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            "--window-size=1400,1000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("about:blank")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chromium");
+    let err = child.stderr.take().unwrap();
+    let kill = Kill(child);
+    let mut lines = BufReader::new(err).lines();
+    let ws = loop {
+        let line = lines
+            .next()
+            .expect("chromium printed its DevTools address")
+            .expect("read chromium output");
+        if let Some(rest) = line.split("DevTools listening on ").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (kill, ws)
+}
+
+#[test]
+fn console_in_a_real_browser() {
+    let Some(bin) = chromium() else { return };
+    let work = crate::temp("browser");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let (_demo, base, started) = start_demo(&work.join("data"));
+    let (_chrome, ws_url) = start_chromium(&bin, &work.join("profile"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let (ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+            .await
+            .expect("connect to chromium");
+        let mut b = Cdp {
+            ws,
+            next: 0,
+            session: String::new(),
+            events: Vec::new(),
+        };
+        let target = b
+            .send("Target.createTarget", json!({ "url": "about:blank" }), false)
+            .await;
+        let attached = b
+            .send(
+                "Target.attachToTarget",
+                json!({ "targetId": target["targetId"], "flatten": true }),
+                false,
+            )
+            .await;
+        b.session = attached["sessionId"].as_str().unwrap().to_string();
+        for domain in ["Page.enable", "Runtime.enable", "Network.enable", "Log.enable"] {
+            b.call(domain, json!({})).await;
+        }
+        b.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 1400, "height": 1000, "deviceScaleFactor": 1, "mobile": false }),
+        )
+        .await;
+
+        // A newcomer's first look: the dashboard with data, in time.
+        b.dark(false).await;
+        b.open(&format!("{base}/")).await;
+        b.wait_for(
+            "document.querySelectorAll('#top-src tbody tr').length > 0",
+            "top sources on the dashboard",
+        )
+        .await;
+        let populated = started.elapsed();
+        eprintln!(
+            "dashboard populated {:.1} s after `flowlens demo` started",
+            populated.as_secs_f64()
+        );
+        assert!(
+            populated < Duration::from_secs(30),
+            "the demo took {populated:?} to show data"
+        );
+        // The throughput chart and the protocol pie draw real numbers.
+        let drawn = b
+            .eval(
+                "(() => { const c = echarts.getInstanceByDom(document.querySelector('#chart-throughput'));
+                  const s = c && c.getOption().series;
+                  return !!s && s.length > 0 && s.some(x => x.data.some(p => p[1] > 0))
+                    && FL.chartsRendered() >= 2; })()",
+            )
+            .await;
+        assert_eq!(drawn, json!(true), "the dashboard's charts have data");
+        let p = b.problems().await;
+        assert!(p.0.is_empty(), "dashboard: {:?}", p.0);
+
+        // Every page, light and dark: loads, no errors, a screenshot.
+        let top_talker = b
+            .eval("document.querySelector('#top-src tbody tr a').textContent")
+            .await
+            .as_str()
+            .unwrap()
+            .to_string();
+        let pages = [
+            ("dashboard", "/".to_string()),
+            ("ips", "/ips".to_string()),
+            ("ip", format!("/ips/{top_talker}")),
+            ("flows", "/flows".to_string()),
+            ("live", "/live".to_string()),
+            ("bad-ips", "/bad-ips".to_string()),
+            ("explore", "/explore?dims=proto&chart=area".to_string()),
+            (
+                "explore-sankey",
+                "/explore?dims=proto,dst_port&chart=sankey".to_string(),
+            ),
+            ("explore-table", "/explore?dims=dst_port&chart=table".to_string()),
+            ("exporters", "/exporters".to_string()),
+            ("about", "/about".to_string()),
+        ];
+        for dark in [false, true] {
+            b.dark(dark).await;
+            let mode = if dark { "dark" } else { "light" };
+            for (name, path) in &pages {
+                b.open(&format!("{base}{path}")).await;
+                if *name == "live" {
+                    b.wait_for("document.querySelectorAll('#live tbody tr').length > 0", "live flows")
+                        .await;
+                }
+                let bg = b.eval("getComputedStyle(document.body).backgroundColor").await;
+                let want = if dark { "rgb(14, 18, 23)" } else { "rgb(244, 246, 249)" };
+                assert_eq!(bg, json!(want), "{name} in {mode} mode");
+                b.screenshot(&shots.join(format!("{name}-{mode}.png"))).await;
+                let p = b.problems().await;
+                assert!(p.0.is_empty(), "{name} ({mode}): {:?}", p.0);
+            }
+        }
+        b.dark(false).await;
+
+        // The theme toggle overrides the system and is remembered.
+        b.open(&format!("{base}/about")).await;
+        b.eval("document.querySelector('#theme-toggle').click()").await;
+        assert_eq!(b.eval("document.documentElement.dataset.theme").await, json!("dark"));
+        b.open(&format!("{base}/about")).await;
+        assert_eq!(
+            b.eval("getComputedStyle(document.body).backgroundColor").await,
+            json!("rgb(14, 18, 23)"),
+            "the choice survives a reload"
+        );
+        b.eval("document.querySelector('#theme-toggle').click()").await;
+        assert_eq!(b.eval("document.documentElement.dataset.theme").await, json!("light"));
+
+        // Sorting the IP table changes the order, and the URL says so.
+        b.open(&format!("{base}/ips")).await;
+        let first = b
+            .eval("[...document.querySelectorAll('#ips tbody tr td:first-child')].map(t => t.textContent)")
+            .await;
+        b.eval(
+            "delete document.body.dataset.loaded; document.querySelector(\"#ips th button[data-sort='addr']\").click()",
+        )
+        .await;
+        b.wait_for("!!document.body.dataset.loaded", "the sorted IP table")
+            .await;
+        let sorted = b
+            .eval("[...document.querySelectorAll('#ips tbody tr td:first-child')].map(t => t.textContent)")
+            .await;
+        assert_ne!(first, sorted, "sorting by address changed the order");
+        assert!(b.eval("location.search").await.as_str().unwrap().contains("sort=addr"));
+        let addrs: Vec<String> = sorted
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        let v4: Vec<std::net::Ipv4Addr> = addrs.iter().filter_map(|a| a.parse().ok()).collect();
+        assert!(v4.windows(2).all(|w| w[0] <= w[1]), "ascending by address: {addrs:?}");
+        let p = b.problems().await;
+        assert!(p.0.is_empty(), "ips sorting: {:?}", p.0);
+
+        // A bad filter is pointed at, with the column, under the box.
+        b.open(&format!("{base}/flows?filter=proto%20tcpx")).await;
+        b.wait_for("!document.querySelector('#filter-error').hidden", "the filter error")
+            .await;
+        let msg = b.eval("document.querySelector('#filter-error').textContent").await;
+        let msg = msg.as_str().unwrap();
+        assert!(
+            msg.contains("column 7") && msg.contains("tcpx") && msg.contains('^'),
+            "{msg}"
+        );
+        // …also while typing, before submitting.
+        b.open(&format!("{base}/flows")).await;
+        b.eval(
+            "const i = document.querySelector('#filter'); i.value = 'src port 99999';
+             i.dispatchEvent(new Event('input'))",
+        )
+        .await;
+        b.wait_for(
+            "!document.querySelector('#filter-error').hidden",
+            "the filter error while typing",
+        )
+        .await;
+        // (The 400 answers of the API to the bad filters are expected.)
+        let p = b.problems().await;
+        assert!(
+            p.0.iter().all(|e| e.contains("400")),
+            "only the expected 400s: {:?}",
+            p.0
+        );
+
+        // The newcomer's path by clicking: top talker → its page → its
+        // flows → live.
+        b.open(&format!("{base}/")).await;
+        let ip = b
+            .eval("document.querySelector('#top-src tbody tr a').textContent")
+            .await;
+        b.eval("delete document.body.dataset.loaded; document.querySelector('#top-src tbody tr a').click()")
+            .await;
+        b.wait_for(
+            "location.pathname.startsWith('/ips/') && !!document.body.dataset.loaded",
+            "the top talker's page",
+        )
+        .await;
+        assert_eq!(b.eval("document.querySelector('#ip').dataset.ip").await, ip);
+        b.wait_for("document.querySelectorAll('#peers tbody tr').length > 0", "its peers")
+            .await;
+        b.eval("document.querySelector('#ip-flows').click()").await;
+        b.wait_for(
+            "location.pathname === '/flows' && !!document.body && !!document.body.dataset.loaded",
+            "its flows",
+        )
+        .await;
+        let rows = b
+            .eval(&format!(
+                "[...document.querySelectorAll('#flows tbody tr')].every(r => r.textContent.includes({ip}))"
+            ))
+            .await;
+        assert_eq!(rows, json!(true), "every flow listed involves {ip}");
+        assert!(
+            b.eval("document.querySelectorAll('#flows tbody tr').length")
+                .await
+                .as_u64()
+                .unwrap()
+                > 0
+        );
+        // Live, paused and resumed.
+        b.open(&format!("{base}/live")).await;
+        b.wait_for("document.querySelectorAll('#live tbody tr').length > 0", "live flows")
+            .await;
+        b.eval("document.querySelector('#pause').click()").await;
+        let before = b.eval("document.querySelector('#live tbody').textContent").await;
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        assert_eq!(
+            b.eval("document.querySelector('#live tbody').textContent").await,
+            before,
+            "paused"
+        );
+        assert_eq!(
+            b.eval("document.querySelector('#live-state').textContent").await,
+            json!("Paused")
+        );
+        b.eval("document.querySelector('#pause').click()").await;
+        b.wait_for(
+            &format!("document.querySelector('#live tbody').textContent !== {before}"),
+            "flows again after resuming",
+        )
+        .await;
+        let p = b.problems().await;
+        assert!(p.0.is_empty(), "newcomer path: {:?}", p.0);
+    });
+    let _ = std::fs::remove_dir_all(&work);
+}
