@@ -118,6 +118,16 @@ impl Cdp {
         }
     }
 
+    /// Bytes received over the network for the page so far (compressed,
+    /// headers included), from the `Network.loadingFinished` events.
+    fn transferred(&self) -> f64 {
+        self.events
+            .iter()
+            .filter(|e| e["method"] == "Network.loadingFinished")
+            .map(|e| e["params"]["encodedDataLength"].as_f64().unwrap_or(0.0))
+            .sum()
+    }
+
     /// Drains the events so far into the page's problems.
     async fn problems(&mut self) -> Problems {
         // One round trip lets pending events arrive.
@@ -325,8 +335,12 @@ fn console_in_a_real_browser() {
         )
         .await;
 
-        // A newcomer's first look: the dashboard with data, in time.
+        // A newcomer's first look: the dashboard with data, in time, and
+        // what its first load weighs (nothing cached).
         b.dark(false).await;
+        b.call("Network.setCacheDisabled", json!({ "cacheDisabled": true }))
+            .await;
+        let t = Instant::now();
         b.open(&format!("{base}/")).await;
         b.wait_for(
             "document.querySelectorAll('#top-src tbody tr').length > 0",
@@ -334,10 +348,21 @@ fn console_in_a_real_browser() {
         )
         .await;
         let populated = started.elapsed();
+        let first_load = t.elapsed();
+        b.eval("1").await;
+        let bytes = b.transferred();
         eprintln!(
-            "dashboard populated {:.1} s after `flowlens demo` started",
-            populated.as_secs_f64()
+            "dashboard: populated {:.1} s after `flowlens demo` started; first load {:.0} ms, {:.0} kB transferred",
+            populated.as_secs_f64(),
+            first_load.as_secs_f64() * 1e3,
+            bytes / 1e3
         );
+        assert!(
+            bytes > 100e3 && bytes <= 1.5e6,
+            "first load of the dashboard: {bytes} bytes (target ≤ 1.5 MB)"
+        );
+        b.call("Network.setCacheDisabled", json!({ "cacheDisabled": false }))
+            .await;
         assert!(
             populated < Duration::from_secs(30),
             "the demo took {populated:?} to show data"

@@ -166,7 +166,7 @@ pub fn controls(v: &View, with_range: bool, extra: Markup) -> Markup {
 /// A card: a titled panel; `id` is where the page script renders.
 pub fn card(title: &str, id: &str, class: &str) -> Markup {
     html! {
-        section.card class=(class) {
+        section class=(format!("card {class}").trim_end()) {
             h2 { (title) }
             div.body id=(id) { div.loading { "Loading…" } }
         }

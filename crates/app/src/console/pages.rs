@@ -59,13 +59,13 @@ pub async fn dashboard(State(s): State<Arc<AppState>>, q: RawQuery) -> Response 
         (heading("Dashboard", None))
         (controls(&v, true, html! {}))
         (empty_state(&s))
-        div #stats .stats {
+        div #stats .stats .hide-when-empty {
             div.stat { span.k { "Traffic" } span.v #stat-bps { "–" } span.s #stat-bytes {} }
             div.stat { span.k { "Packets" } span.v #stat-pps { "–" } span.s #stat-packets {} }
             div.stat { span.k { "Flows" } span.v #stat-fps { "–" } span.s #stat-flows {} }
             div.stat { span.k { "Receiving now" } span.v #stat-now { "–" } span.s #stat-exporters {} }
         }
-        div.grid {
+        div.grid.hide-when-empty {
             section.card.wide {
                 div.card-head {
                     h2 { "Throughput by protocol" }
@@ -379,7 +379,7 @@ pub async fn exporters(State(s): State<Arc<AppState>>, q: RawQuery) -> Response 
         (heading("Exporters", Some("Routers and switches sending flows: rates, templates, errors and sequence gaps. Click one for its interfaces.")))
         (controls(&v, true, html! {}))
         (empty_state(&s))
-        section.card.wide {
+        section.card.wide.hide-when-empty {
             div.body #exporters { div.loading { "Loading…" } }
         }
         section.card.wide #detail hidden {

@@ -580,7 +580,7 @@
     const e = FL.$('#empty');
     if (!e) return;
     e.hidden = !isEmpty;
-    for (const x of FL.$$('.grid, #stats, #controls ~ section')) x.hidden = isEmpty;
+    for (const x of FL.$$('.hide-when-empty')) x.hidden = isEmpty;
   };
 
   document.addEventListener('DOMContentLoaded', () => {

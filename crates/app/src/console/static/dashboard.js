@@ -49,25 +49,39 @@
       .catch((e) => FL.fail(e, $('#' + id)));
   }
 
+  /** Protocol mix; its totals fill the headline numbers and decide the
+   * empty state (one query for both). */
   async function loadProtocols() {
+    let r;
     try {
-      const r = await api('/api/v1/top', FL.query({ by: 'proto', limit: 8 }));
-      const target = $('#protocols');
-      if (!r.total.bytes) {
-        protoChart = null;
-        return fill(target, el('div', { class: 'empty', text: 'Nothing in this range.' }));
-      }
-      if (!protoChart || !target.contains(protoChart.el)) {
-        const div = el('div', { class: 'chart small' });
-        fill(target, div);
-        protoChart = FL.chart(div);
-      }
-      const items = r.rows.map((x) => ({ name: FL.proto(x.key.proto), value: x.bytes }));
-      if (r.other.bytes > 0) items.push({ name: 'other', value: r.other.bytes });
-      protoChart.set((col) => FL.pieOption(col, items, FL.bytes));
+      r = await api('/api/v1/top', FL.query({ by: 'proto', limit: 8 }));
     } catch (e) {
       FL.fail(e, $('#protocols'));
+      return;
     }
+    FL.banner(null);
+    const t = r.total;
+    FL.empty(t.flows === 0 && !FL.params().get('filter'));
+    const secs = seconds(r.range);
+    fill($('#stat-bps'), FL.bps((t.bytes * 8) / secs));
+    fill($('#stat-bytes'), FL.bytes(t.bytes) + ' in the range (average rate)');
+    fill($('#stat-pps'), FL.pps(t.packets / secs));
+    fill($('#stat-packets'), FL.count(t.packets) + ' packets');
+    fill($('#stat-fps'), FL.si(t.flows / secs, ' flows/s'));
+    fill($('#stat-flows'), FL.count(t.flows) + ' flows');
+    const target = $('#protocols');
+    if (!t.bytes) {
+      protoChart = null;
+      return fill(target, el('div', { class: 'empty', text: 'Nothing in this range.' }));
+    }
+    if (!protoChart || !target.contains(protoChart.el)) {
+      const div = el('div', { class: 'chart small' });
+      fill(target, div);
+      protoChart = FL.chart(div);
+    }
+    const items = r.rows.map((x) => ({ name: FL.proto(x.key.proto), value: x.bytes }));
+    if (r.other.bytes > 0) items.push({ name: 'other', value: r.other.bytes });
+    protoChart.set((col) => FL.pieOption(col, items, FL.bytes));
   }
 
   async function loadStats() {
@@ -82,25 +96,11 @@
   }
 
   async function load() {
-    const totals = await api('/api/v1/top', FL.query({ by: 'proto', limit: 1 })).catch((e) => {
-      FL.fail(e);
-      return null;
-    });
-    if (!totals) return;
-    FL.banner(null);
-    const t = totals.total;
-    FL.empty(t.flows === 0 && !FL.params().get('filter'));
-    const secs = seconds(totals.range);
-    fill($('#stat-bps'), FL.bps((t.bytes * 8) / secs));
-    fill($('#stat-bytes'), FL.bytes(t.bytes) + ' in the range (average rate)');
-    fill($('#stat-pps'), FL.pps(t.packets / secs));
-    fill($('#stat-packets'), FL.count(t.packets) + ' packets');
-    fill($('#stat-fps'), FL.si(t.flows / secs, ' flows/s'));
-    fill($('#stat-flows'), FL.count(t.flows) + ' flows');
+    // All at once: the API runs up to 8 questions in parallel.
     await Promise.all([
+      loadProtocols(),
       loadSeries(),
       loadStats(),
-      loadProtocols(),
       topPanel('top-src', 'src_addr', 'Bytes'),
       topPanel('top-dst', 'dst_addr', 'Bytes'),
       topPanel('ports', 'dst_port', 'Bytes'),

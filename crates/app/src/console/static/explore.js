@@ -53,7 +53,7 @@
       if (kind === 'sankey') {
         $('#explore-table').hidden = true;
         $('#explore-chart').hidden = false;
-        fill($('#explore-title'), metricName + ' along ' + titleDims);
+        fill($('#explore-title'), { bytes: 'Bytes', packets: 'Packets', flows: 'Flows' }[metric] + ' along ' + titleDims);
         if (dims.length < 2) {
           chart.message('A Sankey diagram needs 2 to 4 dimensions: pick another one above.');
           return;
