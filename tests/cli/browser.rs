@@ -422,6 +422,34 @@ fn console_in_a_real_browser() {
         }
         b.dark(false).await;
 
+        // On a phone: nothing wider than the screen but what scrolls inside
+        // its own box (tables, the navigation).
+        b.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true }),
+        )
+        .await;
+        for (name, path) in [
+            ("dashboard", "/"),
+            ("ips", "/ips"),
+            ("flows", "/flows"),
+            ("explore", "/explore"),
+        ] {
+            b.open(&format!("{base}{path}")).await;
+            let fits = b
+                .eval("document.documentElement.scrollWidth <= window.innerWidth + 1")
+                .await;
+            assert_eq!(fits, json!(true), "{name} fits a 390-pixel phone screen");
+            b.screenshot(&shots.join(format!("{name}-phone.png"))).await;
+        }
+        b.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 1400, "height": 1000, "deviceScaleFactor": 1, "mobile": false }),
+        )
+        .await;
+        let p = b.problems().await;
+        assert!(p.0.is_empty(), "phone: {:?}", p.0);
+
         // The theme toggle overrides the system and is remembered.
         b.open(&format!("{base}/about")).await;
         b.eval("document.querySelector('#theme-toggle').click()").await;

@@ -53,6 +53,17 @@ async fn every_page_answers_with_security_headers_and_known_assets() {
 }
 
 #[tokio::test]
+async fn the_empty_state_says_where_to_send_flows() {
+    let f = fixture("console-empty");
+    let (_, _, body) = call(&f, html_get("/")).await;
+    let body = String::from_utf8(body).unwrap();
+    // The fixture has no UDP listener; the page says so instead of a port.
+    assert!(body.contains("No flows yet"), "{body}");
+    assert!(body.contains("no UDP listener is configured"));
+    assert!(body.contains("flowlens simulate"));
+}
+
+#[tokio::test]
 async fn what_the_url_brings_is_escaped() {
     let f = fixture("console-escape");
     let hostile = "%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E";

@@ -81,7 +81,7 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn start(config: Config) -> Result<Service, ServeError> {
+    pub fn start(mut config: Config) -> Result<Service, ServeError> {
         let store = Arc::new(Store::open(StoreConfig {
             data_dir: config.storage.data_dir.clone(),
             flush_interval: config.storage.flush_interval.0,
@@ -124,6 +124,13 @@ impl Service {
             capped_buffers.push(b.capped_buffer);
             bound.push((i, b.sockets));
         }
+        // A port of 0 is the kernel's choice: the status and the console
+        // show the port actually bound.
+        for (i, sockets) in &bound {
+            if let Some(Ok(a)) = sockets.first().map(|s| s.local_addr()) {
+                config.collector.listeners[*i].port = a.port();
+            }
+        }
         let mut http_listeners = Vec::new();
         for addr in &config.web.listen {
             match bind_tcp(*addr) {
@@ -141,6 +148,7 @@ impl Service {
                 }
             }
         }
+        config.web.listen = http_listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
 
         let (live, _) = broadcast::channel(LIVE_FEED_BATCHES);
         let sinks = Sinks {

@@ -405,7 +405,7 @@
         },
       },
       legend: { type: 'scroll', bottom: 0, textStyle: { color: col.text }, pageTextStyle: { color: col.muted } },
-      xAxis: { type: 'time', ...axisCommon(col), splitLine: { show: false } },
+      xAxis: { type: 'time', ...axisCommon(col), axisLabel: { color: col.muted, hideOverlap: true }, splitLine: { show: false } },
       yAxis: { type: 'value', ...axisCommon(col), axisLabel: { color: col.muted, formatter: (v) => format(v) } },
       series: series.map((s) => ({
         name: s.name,
