@@ -331,7 +331,7 @@ pub async fn explore(q: RawQuery) -> Response {
             label.range {
                 span.lbl { "Metric" }
                 select #metric name="metric" {
-                    @for (value, label) in [("bytes", "Bits/s"), ("packets", "Packets/s"), ("flows", "Flows/s")] {
+                    @for (value, label) in [("bytes", "Bytes (bits/s)"), ("packets", "Packets"), ("flows", "Flows")] {
                         option value=(value) selected[metric == value] { (label) }
                     }
                 }
