@@ -7,6 +7,7 @@ pub mod config;
 pub mod console;
 pub mod decode;
 pub mod demo;
+pub mod enrich;
 pub mod flowjson;
 pub mod import;
 pub mod query;

@@ -107,6 +107,7 @@ pub(crate) fn fixture(name: &str) -> Fixture {
         live,
         dedup: None,
         telemetry: telemetry.clone(),
+        enrich: Arc::new(crate::enrich::EnrichSetup::disabled()),
     };
     let status = StatusSource {
         config,

@@ -467,6 +467,26 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
         "1s to 1h",
     );
     count!(p.dedup.max_entries, "pipeline.dedup.max_entries", 1_000, 100_000_000);
+    let e = &c.enrichment;
+    count!(e.cache_size, "enrichment.cache_size", 0, 10_000_000);
+    let mut seen = Vec::new();
+    let unique = e.asn_sources.iter().all(|a| {
+        let new = !seen.contains(a);
+        seen.push(*a);
+        new
+    });
+    check(
+        !e.asn_sources.is_empty() && unique,
+        "enrichment.asn_sources",
+        format!("{:?}", e.asn_sources),
+        "flow and/or geoip, each at most once, e.g. [flow, geoip]",
+    );
+    check(
+        e.geoip.reload_check.0 >= Duration::from_secs(1) && e.geoip.reload_check.0 <= Duration::from_secs(86_400),
+        "enrichment.geoip.reload_check",
+        e.geoip.reload_check.to_string(),
+        "1s to 1d",
+    );
     let s = &c.storage;
     check(
         s.flush_interval.0 >= Duration::from_millis(100) && s.flush_interval.0 <= Duration::from_secs(5),

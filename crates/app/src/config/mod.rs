@@ -28,6 +28,7 @@ pub struct Config {
     pub collector: Collector,
     pub pipeline: Pipeline,
     pub storage: Storage,
+    pub enrichment: Enrichment,
     pub web: Web,
     pub logging: Logging,
     pub limits: Limits,
@@ -305,6 +306,67 @@ impl Default for Limits {
             max_templates_per_exporter: d.max_templates_per_exporter.get(),
             max_ingest_body: Bytes(16 << 20),
             max_ingest_records: 100_000,
+        }
+    }
+}
+
+/// What is added to every flow on its way to the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Enrichment {
+    pub geoip: GeoIp,
+    /// Address lookups remembered per decode worker.
+    pub cache_size: usize,
+    /// Where a flow's AS numbers come from, in order of preference: `flow`
+    /// (what the exporter put in it, from its BGP table) and `geoip` (the
+    /// ASN database). A source with no answer falls through to the next.
+    pub asn_sources: Vec<AsnSource>,
+}
+
+impl Default for Enrichment {
+    fn default() -> Self {
+        Enrichment {
+            geoip: GeoIp::default(),
+            cache_size: 100_000,
+            asn_sources: vec![AsnSource::Flow, AsnSource::Geoip],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AsnSource {
+    Flow,
+    Geoip,
+}
+
+/// MaxMind GeoIP2 / GeoLite2 databases. FlowLens never downloads them (run
+/// geoipupdate); a file replaced on disk is loaded without a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeoIp {
+    /// Country database (`GeoLite2-Country.mmdb`), or a City database.
+    pub country: Option<PathBuf>,
+    /// City database: city and coordinates (and the country, when no
+    /// country database is given).
+    pub city: Option<PathBuf>,
+    /// ASN database (`GeoLite2-ASN.mmdb`): AS numbers and organisations.
+    pub asn: Option<PathBuf>,
+    /// Refuse to start when a configured database cannot be read (by
+    /// default the service starts without it and says why).
+    pub required: bool,
+    /// How often the files are checked for a new version.
+    pub reload_check: Dur,
+}
+
+impl Default for GeoIp {
+    fn default() -> Self {
+        GeoIp {
+            country: None,
+            city: None,
+            asn: None,
+            required: false,
+            reload_check: Dur::secs(30),
         }
     }
 }

@@ -220,6 +220,7 @@ async fn status_handler(State(s): State<Arc<AppState>>) -> Response {
     let s2 = s.clone();
     match tokio::task::spawn_blocking(move || status(&s2.status)).await {
         Ok(mut v) => {
+            v["enrichment"] = s.sinks.enrich.status();
             v["websocket"] = json!({
                 "clients": s.ws.clients.load(Ordering::Relaxed),
                 "refused": s.ws.refused.load(Ordering::Relaxed),
@@ -264,9 +265,10 @@ async fn ingest_handler(State(s): State<Arc<AppState>>, body: Result<Bytes, Byte
             .into_response();
     }
     let names = parsed.names;
-    let flows = parsed.flows;
+    let mut flows = parsed.flows;
     let st = s.clone();
     let stored = tokio::task::spawn_blocking(move || {
+        st.sinks.enrich.enricher(false).enrich_all(&mut flows);
         if !names.is_empty() {
             let now = super::now().as_millis() / 1_000;
             if let Err(e) = st.store.set_exporter_names(&names, "ingest", now) {

@@ -87,6 +87,13 @@ impl Service {
             flush_interval: config.storage.flush_interval.0,
         })?);
         store.set_memory_limit(config.storage.memory_limit.0)?;
+        // A required database that cannot be read stops the start here,
+        // naming the key and the file.
+        let geo = Arc::new(crate::enrich::GeoIp::open(&config.enrichment.geoip).map_err(|e| {
+            ServeError::Start(format!(
+                "{e} (or set enrichment.geoip.required to false to start without it)"
+            ))
+        })?);
         let writer = Arc::new(Writer::start(&store)?);
         let workers_n = config.pipeline.decode_workers;
         let telemetry = Arc::new(telemetry::Telemetry::new(config.collector.listeners.len(), workers_n));
@@ -161,6 +168,7 @@ impl Service {
                 ))
             }),
             telemetry: telemetry.clone(),
+            enrich: Arc::new(crate::enrich::EnrichSetup::new(geo.clone(), &config.enrichment)),
         };
         let limits = DecoderLimits {
             max_exporters: std::num::NonZeroUsize::new(config.limits.max_exporters)
@@ -264,10 +272,18 @@ impl Service {
             max_disk_bytes: config.storage.max_disk_bytes.map(|b| b.0),
         };
         let every = config.storage.retention_interval.0;
+        let geo_every = config.enrichment.geoip.reload_check.0;
         let housekeeping = spawn("flowlens-housekeeping", move || {
             let mut next_retention = Instant::now() + Duration::from_secs(10).min(every);
+            let mut next_geo = Instant::now() + geo_every;
             while !hk_stop.load(Ordering::Relaxed) {
                 hk_state.status.rates.tick(&hk_state.status.telemetry);
+                if geo.watching() && Instant::now() >= next_geo {
+                    if geo.check_reload() {
+                        tracing::info!("GeoIP databases reloaded; new flows use them");
+                    }
+                    next_geo = Instant::now() + geo_every;
+                }
                 if Instant::now() >= next_retention {
                     match hk_store.retention_once(now(), &retention) {
                         Ok(r) => {

@@ -26,6 +26,8 @@ pub struct Sinks {
     pub live: broadcast::Sender<Arc<Vec<Flow>>>,
     pub dedup: Option<Arc<Dedup>>,
     pub telemetry: Arc<Telemetry>,
+    /// Enrichment: workers make their own enricher from it.
+    pub enrich: Arc<crate::enrich::EnrichSetup>,
 }
 
 impl Sinks {
@@ -90,19 +92,21 @@ impl Worker {
         let mut decoder = Decoder::with_limits(self.limits);
         let mut out = Batch::new();
         let mut pending: Vec<Flow> = Vec::with_capacity(self.batch_flows);
+        let mut enricher = self.sinks.enrich.enricher(true);
         let mut since = Instant::now();
         loop {
             match self.rx.recv_timeout(self.batch_delay) {
                 Ok(d) => {
                     t.decode_queues[self.index].fetch_sub(1, Ordering::Relaxed);
-                    self.decode(&mut decoder, &d, &mut out, &mut pending);
+                    self.decode(&mut decoder, &mut enricher, &d, &mut out, &mut pending);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             if pending.len() >= self.batch_flows || (!pending.is_empty() && since.elapsed() >= self.batch_delay) {
-                self.sinks
-                    .deliver(std::mem::replace(&mut pending, Vec::with_capacity(self.batch_flows)));
+                let mut batch = std::mem::replace(&mut pending, Vec::with_capacity(self.batch_flows));
+                enricher.enrich_all(&mut batch);
+                self.sinks.deliver(batch);
                 since = Instant::now();
             }
         }
@@ -112,10 +116,18 @@ impl Worker {
         for e in &out.errors {
             t.decode_error(e.code());
         }
+        enricher.enrich_all(&mut pending);
         self.sinks.deliver(pending);
     }
 
-    fn decode(&self, decoder: &mut Decoder, d: &Datagrams, out: &mut Batch, pending: &mut Vec<Flow>) {
+    fn decode(
+        &self,
+        decoder: &mut Decoder,
+        enricher: &mut crate::enrich::Enricher,
+        d: &Datagrams,
+        out: &mut Batch,
+        pending: &mut Vec<Flow>,
+    ) {
         let t = &self.sinks.telemetry;
         let mut listener_flows = 0u64;
         for (from, data) in d.iter() {
@@ -132,7 +144,8 @@ impl Worker {
             }
             pending.extend(out.flows.drain(..).map(Flow::new));
             if pending.len() >= self.batch_flows {
-                let full = std::mem::replace(pending, Vec::with_capacity(self.batch_flows));
+                let mut full = std::mem::replace(pending, Vec::with_capacity(self.batch_flows));
+                enricher.enrich_all(&mut full);
                 self.sinks.deliver(full);
             }
         }

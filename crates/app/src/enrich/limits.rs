@@ -1,0 +1,14 @@
+//! Every bound of enrichment in one place.
+
+/// Largest database file read (the real GeoIP2 City is about 120 MB).
+pub const MAX_DATABASE_BYTES: u64 = 1 << 30;
+
+/// AS numbers whose organisation names are kept (the real ASN database
+/// has about 80,000).
+pub const MAX_AS_NAMES: usize = 1_000_000;
+
+/// Longest organisation name kept, in characters.
+pub const MAX_AS_NAME_LEN: usize = 128;
+
+/// Largest `enrichment.cache_size` (addresses per decode worker).
+pub const MAX_CACHE_SIZE: usize = 10_000_000;
