@@ -18,6 +18,7 @@ use super::limits::{DEFAULT_IP_TOP, DEFAULT_SERIES_POINTS};
 use super::openapi::{schema, Param, P};
 use super::params::{auto_step, Params};
 use super::{answer, ApiError, Doc, Route};
+use crate::enrich::Databases;
 use crate::flowjson::{rfc3339, FlowJson};
 use crate::serve::http::AppState;
 
@@ -210,7 +211,7 @@ pub(super) fn range_json(r: &TimeRange) -> Value {
 
 /// A flow as the API shows it. Counters are sampling-corrected: stored
 /// flows already are (`scaled`), live ones are scaled here.
-pub fn flow_json(f: &Flow, scaled: bool) -> Value {
+pub fn flow_json(f: &Flow, scaled: bool, names: &Databases) -> Value {
     // Stored flows are shown as they are; only live ones need a scaled copy.
     let copy;
     let r = if scaled {
@@ -235,11 +236,16 @@ pub fn flow_json(f: &Flow, scaled: bool) -> Value {
         if let Some(c) = country(f.dst_country) {
             m.insert("dst_country".into(), json!(c));
         }
+        for (key, asn) in [("src_as_name", f.record.src_as), ("dst_as_name", f.record.dst_as)] {
+            if let Some(n) = asn.and_then(|a| names.as_name(a)) {
+                m.insert(key.into(), json!(&**n));
+            }
+        }
     }
     v
 }
 
-fn top_json(a: &TopAnswer, range: &TimeRange) -> Value {
+fn top_json(a: &TopAnswer, range: &TimeRange, names: &Databases) -> Value {
     let dims: Vec<&str> = a.by.iter().map(|d| d.name()).collect();
     let rows: Vec<Value> = a
         .rows
@@ -250,7 +256,25 @@ fn top_json(a: &TopAnswer, range: &TimeRange) -> Value {
                 .zip(&r.keys)
                 .map(|(d, k)| ((*d).to_string(), key_json(k)))
                 .collect();
-            json!({ "key": keys, "bytes": r.totals.bytes, "packets": r.totals.packets, "flows": r.totals.flows })
+            let mut row =
+                json!({ "key": keys, "bytes": r.totals.bytes, "packets": r.totals.packets, "flows": r.totals.flows });
+            // AS numbers get their organisation beside them.
+            let labels: serde_json::Map<String, Value> = dims
+                .iter()
+                .zip(&r.keys)
+                .filter(|(d, _)| d.ends_with("_as"))
+                .filter_map(|(d, k)| match k {
+                    Key::Int(n) => u32::try_from(*n)
+                        .ok()
+                        .and_then(|a| names.as_name(a))
+                        .map(|n| ((*d).to_string(), json!(&**n))),
+                    _ => None,
+                })
+                .collect();
+            if !labels.is_empty() {
+                row["names"] = Value::Object(labels);
+            }
+            row
         })
         .collect();
     json!({
@@ -278,7 +302,8 @@ pub(super) fn parse_ip(s: &str) -> Result<IpAddr, ApiError> {
 }
 
 async fn flows(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
-    answer(s, q, known("/api/v1/flows"), |store, p| {
+    let names = s.sinks.enrich.geo.current();
+    answer(s, q, known("/api/v1/flows"), move |store, p| {
         let range = p.range()?;
         let page = store
             .flows(&FlowQuery {
@@ -291,7 +316,7 @@ async fn flows(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Respons
             .map_err(ApiError::from_store)?;
         Ok(json!({
             "range": range_json(&range),
-            "flows": page.flows.iter().map(|f| flow_json(f, true)).collect::<Vec<_>>(),
+            "flows": page.flows.iter().map(|f| flow_json(f, true, &names)).collect::<Vec<_>>(),
             "next": page.next,
             "table": page.table,
         }))
@@ -380,10 +405,11 @@ fn top_query(p: &Params, max_dims: usize) -> Result<TopQuery, ApiError> {
 }
 
 async fn top(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
-    answer(s, q, known("/api/v1/top"), |store, p| {
+    let names = s.sinks.enrich.geo.current();
+    answer(s, q, known("/api/v1/top"), move |store, p| {
         let q = top_query(p, MAX_QUERY_DIMS)?;
         let a = store.top(&q).map_err(ApiError::from_store)?;
-        Ok(top_json(&a, &q.range))
+        Ok(top_json(&a, &q.range, &names))
     })
     .await
 }
@@ -477,6 +503,7 @@ async fn ips(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response 
 }
 
 async fn ip_summary(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery) -> Response {
+    let names = s.sinks.enrich.geo.current();
     answer(s, q, known("/api/v1/ips/{ip}"), move |store, p| {
         let ip = parse_ip(&ip)?;
         let range = p.range()?;
@@ -507,9 +534,10 @@ async fn ip_summary(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQ
             "peers": a.peers.iter().map(|(ip, t)| json!({
                 "ip": ip.to_string(), "bytes": t.bytes, "packets": t.packets, "flows": t.flows,
             })).collect::<Vec<_>>(),
-            "protocols": top_json(&a.protocols, &range),
-            "ports": top_json(&a.ports, &range),
-            "peer_countries": top_json(&a.countries, &range),
+            "location": names.locate(ip),
+            "protocols": top_json(&a.protocols, &range, &names),
+            "ports": top_json(&a.ports, &range, &names),
+            "peer_countries": top_json(&a.countries, &range, &names),
         }))
     })
     .await
@@ -549,7 +577,7 @@ fn ip_top(store: &Store, p: &Params, ip: &str, by: Dim) -> Result<Value, ApiErro
             limit: p.limit(MAX_QUERY_LIMIT)?,
         })
         .map_err(ApiError::from_store)?;
-    let mut v = top_json(&a, &range);
+    let mut v = top_json(&a, &range, &Databases::default());
     v["ip"] = json!(ip.to_string());
     Ok(v)
 }

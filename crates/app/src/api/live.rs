@@ -46,6 +46,8 @@ pub struct Hub {
     next_id: AtomicU64,
     /// Clients dropped because their queue was full or the feed overran.
     pub closed_slow: AtomicU64,
+    /// The enrichment databases, for AS names (set once at start).
+    pub geo: std::sync::OnceLock<Arc<crate::enrich::GeoIp>>,
 }
 
 impl Hub {
@@ -120,12 +122,17 @@ impl Hub {
             }
             g.iter().map(|(k, v)| (k.clone(), v.filter.clone())).collect()
         };
+        let names = self
+            .geo
+            .get()
+            .map(|g| g.current())
+            .unwrap_or_else(|| Arc::new(crate::enrich::Databases::default()));
         for (key, filter) in snapshot {
             let flows: Vec<serde_json::Value> = batch
                 .iter()
                 .filter(|f| filter.matches(f))
                 .take(WS_MAX_FLOWS_PER_MESSAGE)
-                .map(|f| flow_json(f, false))
+                .map(|f| flow_json(f, false, &names))
                 .collect();
             if flows.is_empty() {
                 continue;

@@ -179,6 +179,8 @@ pub mod schema {
                 "exporter": text(), "protocol": text(), "time_received": text(),
                 "src_addr": text(), "dst_addr": text(), "src_port": int(), "dst_port": int(),
                 "proto": int(), "bytes": int(), "packets": int(), "sampling_rate": int(),
+                "src_country": text(), "dst_country": text(), "src_as": int(), "dst_as": int(),
+                "src_as_name": text(), "dst_as_name": text(),
             },
             "required": ["exporter", "protocol", "time_received"],
         })
@@ -223,6 +225,8 @@ pub mod schema {
                 "metric": text(),
                 "rows": { "type": "array", "items": obj(json!({
                     "key": { "type": "object", "additionalProperties": key() },
+                    "names": { "type": "object", "additionalProperties": text(),
+                               "description": "Organisation of each AS number in the key, when the ASN database knows it." },
                     "bytes": int(), "packets": int(), "flows": int(),
                 }), &["key", "bytes", "packets", "flows"]) },
                 "other": totals(),
@@ -296,6 +300,11 @@ pub mod schema {
                 "ip": text(), "range": range(), "bytes_out": int(), "bytes_in": int(), "totals": totals(),
                 "series_out": s(), "series_in": s(), "peers": peer_list(),
                 "protocols": top(), "ports": top(), "peer_countries": top(),
+                "location": { "type": "object", "description": "What the GeoIP databases say of the address (all null without them).",
+                              "properties": {
+                                  "country": { "type": ["string", "null"] }, "city": { "type": ["string", "null"] },
+                                  "latitude": { "type": ["number", "null"] }, "longitude": { "type": ["number", "null"] },
+                                  "asn": { "type": ["integer", "null"] }, "as_name": { "type": ["string", "null"] } } },
             }),
             &[
                 "ip",

@@ -57,13 +57,15 @@ impl WsStats {
 
 impl AppState {
     pub fn new(status: StatusSource, sinks: Sinks, store: Arc<Store>) -> AppState {
+        let ws = WsStats::default();
+        let _ = ws.hub.geo.set(sinks.enrich.geo.clone());
         AppState {
             status,
             sinks,
             store,
             ready: AtomicBool::new(false),
             queries: Arc::new(Semaphore::new(MAX_CONCURRENT_QUERIES)),
-            ws: WsStats::default(),
+            ws,
         }
     }
 }
