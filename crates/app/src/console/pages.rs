@@ -145,6 +145,7 @@ pub async fn ip(Path(addr): Path<String>, q: RawQuery) -> Response {
         div.heading {
             p.crumbs { a href="/ips" { "IP addresses" } " / " }
             h1 #ip data-ip=(ip) { (ip) }
+            p.sub #ip-where {}
             p.sub {
                 a #ip-flows href={ "/flows?filter=host+" (ip) } { "Flows" } " · "
                 a #ip-live href={ "/live?filter=host+" (ip) } { "Live" } " · "

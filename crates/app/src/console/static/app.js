@@ -229,9 +229,10 @@
     if (dim.endsWith('_if')) return 'if ' + v;
     return String(v);
   };
-  /** The value, linked to its page where it has one. */
-  FL.dimNode = function (dim, v) {
-    const text = FL.dimText(dim, v);
+  /** The value, linked to its page where it has one; `name` is the AS
+   * organisation when the API gave one. */
+  FL.dimNode = function (dim, v, name) {
+    const text = FL.dimText(dim, v) + (name ? ' ' + name : '');
     if (v != null && /^(src|dst)_(addr|ip)$/.test(dim)) return FL.el('a', { href: FL.ipHref(v), class: 'mono' }, text);
     return FL.el('span', { class: /addr|exporter/.test(dim) ? 'mono' : '' }, text);
   };
@@ -307,7 +308,7 @@
     if (resp.other && resp.other[metric] > 0) rows.push({ other: true, key: {}, ...resp.other });
     const cols = dims.map((d, i) => ({
       label: FL.DIMENSIONS[d] || d,
-      value: (r) => (r.other ? FL.el('span', { class: 'dim', text: 'other' }) : FL.dimNode(d, r.key[d])),
+      value: (r) => (r.other ? FL.el('span', { class: 'dim', text: 'other' }) : FL.dimNode(d, r.key[d], r.names && r.names[d])),
       cls: i === 0 ? 'key' : '',
     }));
     cols.push({

@@ -26,6 +26,11 @@
     try {
       const s = await api('/api/v1/ips/' + encodeURIComponent(ip), q);
       FL.banner(null);
+      const l = s.location || {};
+      const where = [l.city, l.country].filter(Boolean).join(', ');
+      const as = l.asn != null ? 'AS' + l.asn + (l.as_name ? ' ' + l.as_name : '') : '';
+      const coords = l.latitude != null && l.longitude != null ? l.latitude.toFixed(2) + ', ' + l.longitude.toFixed(2) : '';
+      fill($('#ip-where'), [where, coords && '(' + coords + ')', as].filter(Boolean).join(' · ') || 'No GeoIP data for this address.');
       fill($('#stat-out'), FL.bytes(s.bytes_out));
       fill($('#stat-in'), FL.bytes(s.bytes_in));
       fill($('#stat-packets'), FL.count(s.totals.packets));

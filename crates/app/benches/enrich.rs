@@ -1,0 +1,112 @@
+//! Enrichment cost per flow (two addresses): with a warm cache, with no
+//! cache on the City database (every flow two City + two ASN lookups), and
+//! without databases (the floor). MaxMind's test databases from
+//! `../shared/geoip` — far smaller than the real ones, so the cold figure
+//! is a lower bound for a real City database.
+//!
+//!   cargo build --release --workspace --all-targets --locked
+//!   target/release/deps/enrich-<hash> --bench
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use flowlens_app::config::{self, AsnSource};
+use flowlens_app::enrich::{EnrichSetup, GeoIp};
+use flowlens_store::Flow;
+use flowlens_wire::{FlowRecord, Protocol, Timestamp};
+
+/// Distinct addresses in the warm set (well inside the default cache).
+const WARM_ADDRESSES: u32 = 2_000;
+const FLOWS: usize = 10_000;
+
+fn flows(addresses: &[IpAddr]) -> Vec<Flow> {
+    let exporter: SocketAddr = "192.0.2.1:2055".parse().unwrap();
+    (0..FLOWS)
+        .map(|i| {
+            let mut r = FlowRecord::new(Protocol::Ipfix, exporter, Timestamp::from_secs(1_767_225_600));
+            r.src_addr = Some(addresses[i % addresses.len()]);
+            r.dst_addr = Some(addresses[(i * 7 + 3) % addresses.len()]);
+            Flow::new(r)
+        })
+        .collect()
+}
+
+fn setup(geo: GeoIp, cache: usize) -> EnrichSetup {
+    let c = config::Enrichment {
+        cache_size: cache,
+        asn_sources: vec![AsnSource::Flow, AsnSource::Geoip],
+        ..config::Enrichment::default()
+    };
+    EnrichSetup::new(Arc::new(geo), &c)
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/geoip");
+    let city = config::GeoIp {
+        country: Some(dir.join("GeoIP2-City-Test.mmdb")),
+        city: Some(dir.join("GeoIP2-City-Test.mmdb")),
+        asn: Some(dir.join("GeoLite2-ASN-Test.mmdb")),
+        required: true,
+        ..config::GeoIp::default()
+    };
+    // Addresses the databases know (London, Milton, Telstra, …) and others.
+    let known: Vec<IpAddr> = [
+        "81.2.69.160",
+        "216.160.83.56",
+        "1.128.0.1",
+        "2a02:d300::1",
+        "2001:218::1",
+        "12.81.96.1",
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .collect();
+    let mut warm: Vec<IpAddr> = (0..WARM_ADDRESSES)
+        .map(|i| IpAddr::from((0x5100_0000u32 + i * 7).to_be_bytes()))
+        .collect();
+    warm.extend(&known);
+    let warm_flows = flows(&warm);
+    let cold: Vec<IpAddr> = (0..FLOWS as u32 * 2)
+        .map(|i| IpAddr::from((0x0100_0000u32 + i * 4_099).to_be_bytes()))
+        .chain(known)
+        .collect();
+    let cold_flows = flows(&cold);
+
+    let mut g = c.benchmark_group("enrich");
+    g.throughput(Throughput::Elements(FLOWS as u64));
+    let s = setup(GeoIp::open(&city).expect("test databases"), 100_000);
+    let mut e = s.enricher(true);
+    let mut batch = warm_flows.clone();
+    e.enrich_all(&mut batch); // fill the cache
+    g.bench_function("warm cache, City + ASN", |b| {
+        b.iter(|| {
+            let mut batch = warm_flows.clone();
+            e.enrich_all(&mut batch);
+            batch
+        })
+    });
+    let s = setup(GeoIp::open(&city).expect("test databases"), 0);
+    let mut e = s.enricher(true);
+    g.bench_function("no cache, City + ASN", |b| {
+        b.iter(|| {
+            let mut batch = cold_flows.clone();
+            e.enrich_all(&mut batch);
+            batch
+        })
+    });
+    let s = setup(GeoIp::disabled(), 100_000);
+    let mut e = s.enricher(true);
+    g.bench_function("no databases (clone of the batch only)", |b| {
+        b.iter(|| {
+            let mut batch = warm_flows.clone();
+            e.enrich_all(&mut batch);
+            batch
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
