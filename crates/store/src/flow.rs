@@ -1,7 +1,8 @@
 //! The flow as the store keeps it: the decoded record plus what enrichment
-//! adds (countries now; AS names, cities and classification later).
+//! adds (countries, and the classification of each address).
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use flowlens_wire::FlowRecord;
 
@@ -12,6 +13,10 @@ pub struct Flow {
     pub record: FlowRecord,
     pub src_country: Option<Country>,
     pub dst_country: Option<Country>,
+    /// What the classification rules say of each address (shared: one
+    /// rule's answer serves every flow it matches).
+    pub src_class: Option<Arc<Class>>,
+    pub dst_class: Option<Arc<Class>>,
 }
 
 impl Flow {
@@ -20,7 +25,27 @@ impl Flow {
             record,
             src_country: None,
             dst_country: None,
+            src_class: None,
+            dst_class: None,
         }
+    }
+}
+
+/// The classification of an address (from the most specific matching
+/// rule): a network name, environment, datacenter, location, and whether
+/// it is inside the organisation. Every part is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Class {
+    pub name: Option<String>,
+    pub env: Option<String>,
+    pub datacenter: Option<String>,
+    pub location: Option<String>,
+    pub internal: Option<bool>,
+}
+
+impl Class {
+    pub fn is_empty(&self) -> bool {
+        *self == Class::default()
     }
 }
 

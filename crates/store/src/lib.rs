@@ -18,7 +18,7 @@ pub mod writer;
 use std::path::PathBuf;
 
 pub use filter::{Filter, FilterError};
-pub use flow::Flow;
+pub use flow::{Class, Flow};
 pub use store::{Store, StoreConfig};
 pub use writer::Writer;
 

@@ -24,6 +24,17 @@ pub fn open(path: &Path) -> Result<rusqlite::Connection, StoreError> {
              name TEXT NOT NULL,
              source TEXT NOT NULL,
              updated_unix INTEGER NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS classification_rules (
+             id INTEGER PRIMARY KEY AUTOINCREMENT,
+             cidr TEXT NOT NULL,
+             name TEXT,
+             environment TEXT,
+             datacenter TEXT,
+             location TEXT,
+             internal INTEGER,
+             priority INTEGER NOT NULL,
+             updated_unix INTEGER NOT NULL
          );",
     )
     .map_err(meta)?;
@@ -43,7 +54,106 @@ pub fn open(path: &Path) -> Result<rusqlite::Connection, StoreError> {
 /// Longest exporter name kept.
 pub const MAX_EXPORTER_NAME: usize = 128;
 
+/// A classification rule as `meta.sqlite` keeps it (checked by the
+/// application before it is stored).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RuleRow {
+    pub id: i64,
+    pub cidr: String,
+    pub name: Option<String>,
+    pub environment: Option<String>,
+    pub datacenter: Option<String>,
+    pub location: Option<String>,
+    pub internal: Option<bool>,
+    pub priority: i64,
+    pub updated_unix: i64,
+}
+
 impl crate::Store {
+    /// Every stored classification rule, by id.
+    pub fn rules(&self) -> Result<Vec<RuleRow>, StoreError> {
+        let meta = |e: rusqlite::Error| StoreError::Meta(e.to_string());
+        let c = self.meta()?;
+        let mut st = c
+            .prepare(
+                "SELECT id, cidr, name, environment, datacenter, location, internal, priority, updated_unix \
+                 FROM classification_rules ORDER BY id",
+            )
+            .map_err(meta)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(RuleRow {
+                    id: r.get(0)?,
+                    cidr: r.get(1)?,
+                    name: r.get(2)?,
+                    environment: r.get(3)?,
+                    datacenter: r.get(4)?,
+                    location: r.get(5)?,
+                    internal: r.get::<_, Option<i64>>(6)?.map(|v| v != 0),
+                    priority: r.get(7)?,
+                    updated_unix: r.get(8)?,
+                })
+            })
+            .map_err(meta)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(meta)
+    }
+
+    /// Stores a new rule (its `id` is ignored) and returns its id.
+    pub fn insert_rule(&self, r: &RuleRow) -> Result<i64, StoreError> {
+        let meta = |e: rusqlite::Error| StoreError::Meta(e.to_string());
+        let c = self.meta()?;
+        c.execute(
+            "INSERT INTO classification_rules (cidr, name, environment, datacenter, location, internal, priority, \
+             updated_unix) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rusqlite::params![
+                r.cidr,
+                r.name,
+                r.environment,
+                r.datacenter,
+                r.location,
+                r.internal.map(i64::from),
+                r.priority,
+                r.updated_unix
+            ],
+        )
+        .map_err(meta)?;
+        Ok(c.last_insert_rowid())
+    }
+
+    /// Replaces rule `r.id`; false when there is no such rule.
+    pub fn update_rule(&self, r: &RuleRow) -> Result<bool, StoreError> {
+        let meta = |e: rusqlite::Error| StoreError::Meta(e.to_string());
+        let n = self
+            .meta()?
+            .execute(
+                "UPDATE classification_rules SET cidr = ?, name = ?, environment = ?, datacenter = ?, location = ?, \
+                 internal = ?, priority = ?, updated_unix = ? WHERE id = ?",
+                rusqlite::params![
+                    r.cidr,
+                    r.name,
+                    r.environment,
+                    r.datacenter,
+                    r.location,
+                    r.internal.map(i64::from),
+                    r.priority,
+                    r.updated_unix,
+                    r.id
+                ],
+            )
+            .map_err(meta)?;
+        Ok(n == 1)
+    }
+
+    /// Deletes rule `id`; false when there is no such rule.
+    pub fn delete_rule(&self, id: i64) -> Result<bool, StoreError> {
+        let meta = |e: rusqlite::Error| StoreError::Meta(e.to_string());
+        let n = self
+            .meta()?
+            .execute("DELETE FROM classification_rules WHERE id = ?", [id])
+            .map_err(meta)?;
+        Ok(n == 1)
+    }
+
     /// A connection to `meta.sqlite`.
     pub fn meta(&self) -> Result<rusqlite::Connection, StoreError> {
         open(&self.data_dir().join(crate::store::META_FILE))

@@ -162,6 +162,16 @@ impl Store {
         if talker_side.is_none() && dims.iter().any(|d| matches!(d, Dim::SrcAddr | Dim::DstAddr)) {
             return Ok(Source::Raw);
         }
+        // Dimensions the rollups do not keep (classification) need the flows.
+        let classification = |d: &Dim| {
+            matches!(
+                d,
+                Dim::SrcNet | Dim::DstNet | Dim::SrcEnv | Dim::DstEnv | Dim::SrcDc | Dim::DstDc
+            )
+        };
+        if dims.iter().any(classification) {
+            return Ok(Source::Raw);
+        }
         let (since, until) = (range.since.as_nanos() / 1_000, range.until.as_nanos() / 1_000);
         for r in rollup::ROLLUPS.iter().rev() {
             let unit = r.secs * 1_000_000;

@@ -63,6 +63,12 @@ pub enum Dim {
     SrcCountry,
     DstCountry,
     IpVersion,
+    SrcNet,
+    DstNet,
+    SrcEnv,
+    DstEnv,
+    SrcDc,
+    DstDc,
 }
 
 pub const DIMS: &[(&str, Dim)] = &[
@@ -79,6 +85,12 @@ pub const DIMS: &[(&str, Dim)] = &[
     ("src_country", Dim::SrcCountry),
     ("dst_country", Dim::DstCountry),
     ("ip_version", Dim::IpVersion),
+    ("src_net", Dim::SrcNet),
+    ("dst_net", Dim::DstNet),
+    ("src_env", Dim::SrcEnv),
+    ("dst_env", Dim::DstEnv),
+    ("src_dc", Dim::SrcDc),
+    ("dst_dc", Dim::DstDc),
 ];
 
 impl Dim {
@@ -119,6 +131,12 @@ impl Dim {
             Dim::SrcCountry => &["src_country"],
             Dim::DstCountry => &["dst_country"],
             Dim::IpVersion => &["ip_version"],
+            Dim::SrcNet => &["src_net"],
+            Dim::DstNet => &["dst_net"],
+            Dim::SrcEnv => &["src_env"],
+            Dim::DstEnv => &["dst_env"],
+            Dim::SrcDc => &["src_dc"],
+            Dim::DstDc => &["dst_dc"],
         }
     }
 
@@ -132,7 +150,14 @@ impl Dim {
                     None => Key::None,
                 }
             }
-            Dim::SrcCountry | Dim::DstCountry => row.get::<_, Option<String>>(at)?.map_or(Key::None, Key::Text),
+            Dim::SrcCountry
+            | Dim::DstCountry
+            | Dim::SrcNet
+            | Dim::DstNet
+            | Dim::SrcEnv
+            | Dim::DstEnv
+            | Dim::SrcDc
+            | Dim::DstDc => row.get::<_, Option<String>>(at)?.map_or(Key::None, Key::Text),
             _ => row.get::<_, Option<u64>>(at)?.map_or(Key::None, Key::Int),
         })
     }

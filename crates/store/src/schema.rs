@@ -71,6 +71,7 @@ enum Get {
     U32(fn(&Flow) -> Option<u32>),
     U64(fn(&Flow) -> Option<u64>),
     Text(fn(&Flow) -> Option<[u8; 2]>),
+    Str(for<'a> fn(&'a Flow) -> Option<&'a str>),
 }
 
 pub struct Column {
@@ -86,7 +87,7 @@ impl Column {
             Get::U16(_) => Kind::U16,
             Get::U32(_) => Kind::U32,
             Get::U64(_) => Kind::U64,
-            Get::Text(_) => Kind::Text,
+            Get::Text(_) | Get::Str(_) => Kind::Text,
         }
     }
 }
@@ -241,7 +242,44 @@ pub static COLUMNS: &[Column] = &[
     col("nat_dst_port", Get::U16(|f| f.record.nat_dst_port)),
     col("src_country", Get::Text(|f| f.src_country)),
     col("dst_country", Get::Text(|f| f.dst_country)),
+    // Classification (added after the first release: appended, so older
+    // data directories gain them with ALTER TABLE, see `migrations`).
+    col("src_net", Get::Str(|f| f.src_class.as_ref()?.name.as_deref())),
+    col("dst_net", Get::Str(|f| f.dst_class.as_ref()?.name.as_deref())),
+    col("src_env", Get::Str(|f| f.src_class.as_ref()?.env.as_deref())),
+    col("dst_env", Get::Str(|f| f.dst_class.as_ref()?.env.as_deref())),
+    col("src_dc", Get::Str(|f| f.src_class.as_ref()?.datacenter.as_deref())),
+    col("dst_dc", Get::Str(|f| f.dst_class.as_ref()?.datacenter.as_deref())),
+    col("src_location", Get::Str(|f| f.src_class.as_ref()?.location.as_deref())),
+    col("dst_location", Get::Str(|f| f.dst_class.as_ref()?.location.as_deref())),
+    col(
+        "src_internal",
+        Get::U8(|f| f.src_class.as_ref()?.internal.map(u8::from)),
+    ),
+    col(
+        "dst_internal",
+        Get::U8(|f| f.dst_class.as_ref()?.internal.map(u8::from)),
+    ),
 ];
+
+/// Columns added since the table was first created, in order: a data
+/// directory from an older version gets them (NULL for its old rows).
+pub fn migrations() -> String {
+    let first_added = COLUMNS
+        .iter()
+        .position(|c| c.name == "src_net")
+        .expect("classification columns listed");
+    COLUMNS[first_added..]
+        .iter()
+        .map(|c| {
+            format!(
+                "ALTER TABLE flows ADD COLUMN IF NOT EXISTS {} {};\n",
+                c.name,
+                c.kind().sql()
+            )
+        })
+        .collect()
+}
 
 /// `CREATE TABLE` for the raw flows table.
 pub fn flows_ddl() -> String {
@@ -280,6 +318,13 @@ pub fn record_batch(flows: &[Flow]) -> RecordBatch {
                         Some(v) => b.append_value(v),
                         None => b.append_null(),
                     }
+                }
+                Arc::new(b.finish())
+            }
+            Get::Str(g) => {
+                let mut b = StringBuilder::with_capacity(flows.len(), 0);
+                for f in flows {
+                    b.append_option(g(f));
                 }
                 Arc::new(b.finish())
             }
@@ -372,9 +417,22 @@ pub fn flow_from_row(row: &duckdb::Row<'_>) -> duckdb::Result<Flow> {
             .get::<_, Option<String>>(idx[name])?
             .and_then(|s| s.as_bytes().try_into().ok()))
     };
+    let class = |side: &str| -> duckdb::Result<Option<std::sync::Arc<crate::flow::Class>>> {
+        let text = |name: &str| row.get::<_, Option<String>>(idx[format!("{side}_{name}").as_str()]);
+        let c = crate::flow::Class {
+            name: text("net")?,
+            env: text("env")?,
+            datacenter: text("dc")?,
+            location: text("location")?,
+            internal: u(&format!("{side}_internal"))?.map(|v| v != 0),
+        };
+        Ok((!c.is_empty()).then(|| std::sync::Arc::new(c)))
+    };
     Ok(Flow {
         src_country: country("src_country")?,
         dst_country: country("dst_country")?,
+        src_class: class("src")?,
+        dst_class: class("dst")?,
         record: r,
     })
 }

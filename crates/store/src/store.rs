@@ -60,6 +60,7 @@ impl Store {
             }
         })?;
         db.execute_batch(&schema::flows_ddl())?;
+        db.execute_batch(&schema::migrations())?;
         db.execute_batch(&crate::rollup::ddl())?;
         db.execute_batch(crate::retention::ddl())?;
         crate::meta::open(&config.data_dir.join(META_FILE))?;

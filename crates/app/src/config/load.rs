@@ -487,6 +487,11 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
         e.geoip.reload_check.to_string(),
         "1s to 1d",
     );
+    for (i, r) in c.classification.rules.iter().enumerate() {
+        if let Err(e) = crate::enrich::classify::check_rule(r) {
+            check(false, &format!("classification.rules[{i}]"), r.cidr.to_string(), &e);
+        }
+    }
     let s = &c.storage;
     check(
         s.flush_interval.0 >= Duration::from_millis(100) && s.flush_interval.0 <= Duration::from_secs(5),

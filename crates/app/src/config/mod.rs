@@ -29,6 +29,7 @@ pub struct Config {
     pub pipeline: Pipeline,
     pub storage: Storage,
     pub enrichment: Enrichment,
+    pub classification: Classification,
     pub web: Web,
     pub logging: Logging,
     pub limits: Limits,
@@ -338,6 +339,76 @@ impl Default for Enrichment {
 pub enum AsnSource {
     Flow,
     Geoip,
+}
+
+/// Rules that classify addresses by network (more come from the API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Classification {
+    pub rules: Vec<ClassRule>,
+}
+
+/// One classification rule: a network and what it is. The most specific
+/// network wins; among equal networks, the lower `priority`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassRule {
+    pub cidr: IpNet,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub environment: Option<Environment>,
+    #[serde(default)]
+    pub datacenter: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Inside the organisation (true) or outside (false).
+    #[serde(default)]
+    pub internal: Option<bool>,
+    #[serde(default = "ClassRule::default_priority")]
+    pub priority: i64,
+}
+
+impl ClassRule {
+    pub const DEFAULT_PRIORITY: i64 = 100;
+
+    fn default_priority() -> i64 {
+        Self::DEFAULT_PRIORITY
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Prod,
+    Uat,
+    Qa,
+    Test,
+    Dev,
+}
+
+impl Environment {
+    pub const ALL: [Environment; 5] = [
+        Environment::Prod,
+        Environment::Uat,
+        Environment::Qa,
+        Environment::Test,
+        Environment::Dev,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Environment::Prod => "prod",
+            Environment::Uat => "uat",
+            Environment::Qa => "qa",
+            Environment::Test => "test",
+            Environment::Dev => "dev",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Environment> {
+        Environment::ALL.into_iter().find(|e| e.name().eq_ignore_ascii_case(s))
+    }
 }
 
 /// MaxMind GeoIP2 / GeoLite2 databases. FlowLens never downloads them (run

@@ -12,3 +12,9 @@ pub const MAX_AS_NAME_LEN: usize = 128;
 
 /// Largest `enrichment.cache_size` (addresses per decode worker).
 pub const MAX_CACHE_SIZE: usize = 10_000_000;
+
+/// Classification rules in force (file and API together).
+pub const MAX_RULES: usize = 100_000;
+
+/// Longest name, datacenter or location of a rule, in characters.
+pub const MAX_RULE_TEXT: usize = 64;

@@ -1,6 +1,7 @@
 //! Enrichment: what a flow learns on its way to the store — the country
 //! of each address and its AS number, from MaxMind databases ([`geoip`]),
-//! with the exporter's own AS numbers preferred by default.
+//! with the exporter's own AS numbers preferred by default; and what the
+//! classification rules say of each address ([`classify`]).
 //!
 //! Each decode worker owns an [`Enricher`] with its own bounded cache, so
 //! the hot path takes no lock: a warm lookup is two hash probes. When the
@@ -8,6 +9,7 @@
 //! housekeeping), the shared generation moves and every worker drops its
 //! cache before its next flow.
 
+pub mod classify;
 pub mod geoip;
 pub mod limits;
 
@@ -16,8 +18,9 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use flowlens_store::Flow;
+use flowlens_store::{Class, Flow};
 
+pub use classify::{Classifier, RuleSet};
 pub use geoip::{Databases, GeoError, GeoIp, Location};
 
 use crate::config::AsnSource;
@@ -35,15 +38,17 @@ pub struct EnrichStats {
 /// configuration (the pipeline's sinks carry one).
 pub struct EnrichSetup {
     pub geo: Arc<GeoIp>,
+    pub classes: Arc<Classifier>,
     pub cache_size: usize,
     pub asn_sources: Vec<AsnSource>,
     pub stats: Arc<EnrichStats>,
 }
 
 impl EnrichSetup {
-    pub fn new(geo: Arc<GeoIp>, c: &crate::config::Enrichment) -> EnrichSetup {
+    pub fn new(geo: Arc<GeoIp>, classes: Arc<Classifier>, c: &crate::config::Enrichment) -> EnrichSetup {
         EnrichSetup {
             geo,
+            classes,
             cache_size: c.cache_size,
             asn_sources: c.asn_sources.clone(),
             stats: Arc::default(),
@@ -52,7 +57,11 @@ impl EnrichSetup {
 
     /// No databases: flows pass unchanged.
     pub fn disabled() -> EnrichSetup {
-        EnrichSetup::new(Arc::new(GeoIp::disabled()), &crate::config::Enrichment::default())
+        EnrichSetup::new(
+            Arc::new(GeoIp::disabled()),
+            Arc::new(Classifier::from_config(&[])),
+            &crate::config::Enrichment::default(),
+        )
     }
 
     /// A decode worker's enricher (with the configured cache), or one for
@@ -60,6 +69,7 @@ impl EnrichSetup {
     pub fn enricher(&self, cached: bool) -> Enricher {
         Enricher::new(
             self.geo.clone(),
+            self.classes.clone(),
             if cached { self.cache_size } else { 0 },
             &self.asn_sources,
             self.stats.clone(),
@@ -80,10 +90,11 @@ impl EnrichSetup {
 }
 
 /// What is remembered per address.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answer {
     pub country: Option<[u8; 2]>,
     pub asn: Option<u32>,
+    pub class: Option<Arc<Class>>,
 }
 
 /// foldhash: addresses are not random enough for a multiply-only hash
@@ -110,10 +121,10 @@ impl Cache {
 
     pub fn get(&mut self, ip: &IpAddr) -> Option<Answer> {
         if let Some(a) = self.young.get(ip) {
-            return Some(*a);
+            return Some(a.clone());
         }
-        let a = *self.old.get(ip)?;
-        self.insert(*ip, a);
+        let a = self.old.get(ip)?.clone();
+        self.insert(*ip, a.clone());
         Some(a)
     }
 
@@ -146,7 +157,10 @@ impl Cache {
 pub struct Enricher {
     geo: Arc<GeoIp>,
     dbs: Arc<Databases>,
-    generation: u64,
+    classes: Arc<Classifier>,
+    rules: Arc<RuleSet>,
+    /// (databases, rules) generations the cache was filled under.
+    generation: (u64, u64),
     cache: Cache,
     asn_sources: Vec<AsnSource>,
     stats: Arc<EnrichStats>,
@@ -156,11 +170,19 @@ pub struct Enricher {
 }
 
 impl Enricher {
-    pub fn new(geo: Arc<GeoIp>, cache_size: usize, asn_sources: &[AsnSource], stats: Arc<EnrichStats>) -> Enricher {
+    pub fn new(
+        geo: Arc<GeoIp>,
+        classes: Arc<Classifier>,
+        cache_size: usize,
+        asn_sources: &[AsnSource],
+        stats: Arc<EnrichStats>,
+    ) -> Enricher {
         Enricher {
             dbs: geo.current(),
-            generation: geo.generation(),
+            rules: classes.current(),
+            generation: (geo.generation(), classes.generation()),
             geo,
+            classes,
             cache: Cache::new(cache_size),
             asn_sources: asn_sources.to_vec(),
             stats,
@@ -184,8 +206,9 @@ impl Enricher {
             self.errors += 1;
             None
         });
-        let a = Answer { country, asn };
-        self.cache.insert(ip, a);
+        let class = self.rules.classify(ip);
+        let a = Answer { country, asn, class };
+        self.cache.insert(ip, a.clone());
         a
     }
 
@@ -205,24 +228,27 @@ impl Enricher {
     /// Fills in what the databases know and the flow does not say (a
     /// country given with the flow, e.g. by `POST /ingest`, is kept).
     pub fn enrich(&mut self, f: &mut Flow) {
-        let g = self.geo.generation();
+        let g = (self.geo.generation(), self.classes.generation());
         if g != self.generation {
             self.generation = g;
             self.dbs = self.geo.current();
+            self.rules = self.classes.current();
             self.cache.clear();
         }
-        if self.dbs.is_empty() {
+        if self.dbs.is_empty() && self.rules.is_empty() {
             return;
         }
         if let Some(ip) = f.record.src_addr {
             let a = self.lookup(ip);
             f.src_country = f.src_country.or(a.country);
             f.record.src_as = self.choose_as(f.record.src_as, a.asn);
+            f.src_class = a.class;
         }
         if let Some(ip) = f.record.dst_addr {
             let a = self.lookup(ip);
             f.dst_country = f.dst_country.or(a.country);
             f.record.dst_as = self.choose_as(f.record.dst_as, a.asn);
+            f.dst_class = a.class;
         }
     }
 

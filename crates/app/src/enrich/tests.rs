@@ -45,6 +45,10 @@ fn flow(src: &str, dst: &str) -> Flow {
     Flow::new(r)
 }
 
+fn no_rules() -> Arc<Classifier> {
+    Arc::new(Classifier::from_config(&[]))
+}
+
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
@@ -99,9 +103,21 @@ fn flows_get_countries_and_as_numbers_in_the_configured_order() {
     };
     let g = Arc::new(g);
     let stats = Arc::new(EnrichStats::default());
-    let mut flow_first = Enricher::new(g.clone(), 1_000, &[AsnSource::Flow, AsnSource::Geoip], stats.clone());
-    let mut db_first = Enricher::new(g.clone(), 1_000, &[AsnSource::Geoip, AsnSource::Flow], stats.clone());
-    let mut db_only = Enricher::new(g, 1_000, &[AsnSource::Geoip], stats.clone());
+    let mut flow_first = Enricher::new(
+        g.clone(),
+        no_rules(),
+        1_000,
+        &[AsnSource::Flow, AsnSource::Geoip],
+        stats.clone(),
+    );
+    let mut db_first = Enricher::new(
+        g.clone(),
+        no_rules(),
+        1_000,
+        &[AsnSource::Geoip, AsnSource::Flow],
+        stats.clone(),
+    );
+    let mut db_only = Enricher::new(g, no_rules(), 1_000, &[AsnSource::Geoip], stats.clone());
 
     // The exporter says AS 64500 for the source; the database says 1221.
     let mut f = flow("1.128.0.1", "2001:1700::1");
@@ -140,7 +156,7 @@ fn flows_get_countries_and_as_numbers_in_the_configured_order() {
 #[test]
 fn without_databases_flows_pass_unchanged() {
     let g = Arc::new(GeoIp::disabled());
-    let mut e = Enricher::new(g, 100, &[AsnSource::Flow, AsnSource::Geoip], Arc::default());
+    let mut e = Enricher::new(g, no_rules(), 100, &[AsnSource::Flow, AsnSource::Geoip], Arc::default());
     let mut f = flow("81.2.69.142", "1.128.0.1");
     f.record.src_as = Some(0);
     let before = f.clone();
@@ -225,7 +241,7 @@ fn a_replaced_file_is_reloaded_and_a_broken_one_keeps_the_old_version() {
         })
         .unwrap(),
     );
-    let mut e = Enricher::new(g.clone(), 1_000, &[AsnSource::Flow], Arc::default());
+    let mut e = Enricher::new(g.clone(), no_rules(), 1_000, &[AsnSource::Flow], Arc::default());
     // 149.101.100.0/28 is in GeoIP2-Country-Test, not in GeoLite2's.
     let mut f = flow("81.2.69.142", "149.101.100.1");
     e.enrich(&mut f);

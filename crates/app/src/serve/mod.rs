@@ -168,7 +168,11 @@ impl Service {
                 ))
             }),
             telemetry: telemetry.clone(),
-            enrich: Arc::new(crate::enrich::EnrichSetup::new(geo.clone(), &config.enrichment)),
+            enrich: Arc::new(crate::enrich::EnrichSetup::new(
+                geo.clone(),
+                Arc::new(crate::enrich::Classifier::open(&config.classification.rules, &store)?),
+                &config.enrichment,
+            )),
         };
         let limits = DecoderLimits {
             max_exporters: std::num::NonZeroUsize::new(config.limits.max_exporters)

@@ -129,6 +129,55 @@ pub enum Pred {
     /// Sampling-corrected packet count.
     Packets(Num),
     Exporter(Prefix),
+    /// A classification attribute equal to a value (lower case; compared
+    /// without regard to case).
+    Class(Side, ClassAttr, String),
+    /// Inside (`internal`) or outside (`external`) the organisation, by
+    /// the classification rules.
+    Internal(Side, bool),
+}
+
+/// The text attributes of an address's classification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClassAttr {
+    /// The rule's network name (`netname`).
+    Net,
+    /// prod, uat, qa, test, dev (`env`).
+    Env,
+    /// Datacenter (`dc`).
+    Dc,
+    Location,
+}
+
+impl ClassAttr {
+    /// The filter keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ClassAttr::Net => "netname",
+            ClassAttr::Env => "env",
+            ClassAttr::Dc => "dc",
+            ClassAttr::Location => "location",
+        }
+    }
+
+    /// The stored columns (source, destination).
+    pub fn columns(self) -> (&'static str, &'static str) {
+        match self {
+            ClassAttr::Net => ("src_net", "dst_net"),
+            ClassAttr::Env => ("src_env", "dst_env"),
+            ClassAttr::Dc => ("src_dc", "dst_dc"),
+            ClassAttr::Location => ("src_location", "dst_location"),
+        }
+    }
+
+    pub fn of(self, c: &crate::flow::Class) -> Option<&str> {
+        match self {
+            ClassAttr::Net => c.name.as_deref(),
+            ClassAttr::Env => c.env.as_deref(),
+            ClassAttr::Dc => c.datacenter.as_deref(),
+            ClassAttr::Location => c.location.as_deref(),
+        }
+    }
 }
 
 impl fmt::Display for Expr {
@@ -198,6 +247,9 @@ impl fmt::Display for Pred {
             Pred::Port(s, n) => write!(f, "{s}port {n}"),
             Pred::As(s, n) => write!(f, "{s}as {n}"),
             Pred::Country(s, c) => write!(f, "{s}country {}{}", c[0] as char, c[1] as char),
+            Pred::Class(s, a, v) => write!(f, "{s}{} {v}", a.keyword()),
+            Pred::Internal(s, true) => write!(f, "{s}internal"),
+            Pred::Internal(s, false) => write!(f, "{s}external"),
             Pred::Vlan(s, n) => write!(f, "{s}vlan {n}"),
             Pred::If(side, n) => {
                 let s = match side {

@@ -56,5 +56,11 @@ fn pred(p: &Pred, f: &Flow) -> bool {
         Pred::Bytes(n) => num(n, r.scaled_bytes()),
         Pred::Packets(n) => num(n, r.scaled_packets()),
         Pred::Exporter(pre) => in_prefix(pre, Some(r.exporter.ip())),
+        Pred::Class(s, a, v) => sided(*s, f.src_class.as_deref(), f.dst_class.as_deref(), |c| {
+            c.and_then(|c| a.of(c)).is_some_and(|x| x.to_lowercase() == *v)
+        }),
+        Pred::Internal(s, inside) => sided(*s, f.src_class.as_deref(), f.dst_class.as_deref(), |c| {
+            c.and_then(|c| c.internal) == Some(*inside)
+        }),
     }
 }

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::ast::{Cmp, Country, Expr, IfSide, Num, Pred, Prefix, Side, FLAG_LETTERS};
+use super::ast::{ClassAttr, Cmp, Country, Expr, IfSide, Num, Pred, Prefix, Side, FLAG_LETTERS};
 use super::lexer::{lex, Tok, Token};
 use super::FilterError;
 use crate::limits::{MAX_FILTER_DEPTH, MAX_FILTER_LEN, MAX_FILTER_LIST};
@@ -194,8 +194,10 @@ impl Parser {
     }
 
     fn term(&mut self) -> Result<Expr, FilterError> {
-        const TERMS: &str = "a filter term (host, net, port, proto, as, if, country, vlan, flags, tos, bytes, \
-                             packets, exporter, inet, inet6, src …, dst …, not, \"(\")";
+        const TERMS: &str = "a filter term (host, net, port, proto, as, if, country, vlan, netname, env, dc, \
+                             location, internal, external, flags, tos, bytes, packets, exporter, inet, inet6, \
+                             src …, dst …, not, \"(\")";
+        const SIDED: &str = "host, ip, net, port, as, country, vlan, netname, env, dc, location, internal or external";
         let Some(w) = self.peek_word() else {
             return Err(self.expected(TERMS));
         };
@@ -215,11 +217,7 @@ impl Parser {
                 Side::Any
             }
         };
-        let (kw, kw_col) = self.word(if side == Side::Any {
-            TERMS
-        } else {
-            "host, ip, net, port, as, country or vlan"
-        })?;
+        let (kw, kw_col) = self.word(if side == Side::Any { TERMS } else { SIDED })?;
         let kw = kw.to_ascii_lowercase();
         let pred = match kw.as_str() {
             "host" | "ip" => Pred::Addr(side, self.host()?),
@@ -228,12 +226,14 @@ impl Parser {
             "as" => Pred::As(side, self.num(&AS)?),
             "country" => Pred::Country(side, self.country()?),
             "vlan" => Pred::Vlan(side, self.num(&VLAN)?),
+            "netname" | "net-name" => Pred::Class(side, ClassAttr::Net, self.name("a network name")?),
+            "env" | "environment" => Pred::Class(side, ClassAttr::Env, self.name("an environment such as prod")?),
+            "dc" | "datacenter" => Pred::Class(side, ClassAttr::Dc, self.name("a datacenter name")?),
+            "location" | "site" => Pred::Class(side, ClassAttr::Location, self.name("a location name")?),
+            "internal" => Pred::Internal(side, true),
+            "external" => Pred::Internal(side, false),
             _ if side != Side::Any => {
-                return Err(self.error_at(
-                    kw_col,
-                    "host, ip, net, port, as, country or vlan after src/dst",
-                    format!("\"{kw}\""),
-                ))
+                return Err(self.error_at(kw_col, &format!("{SIDED} after src/dst"), format!("\"{kw}\"")))
             }
             "any" => return Ok(Expr::All),
             "if" => Pred::If(IfSide::Any, self.num(&IF)?),
@@ -285,6 +285,12 @@ impl Parser {
         let p = Prefix { addr, len };
         // Host bits set: accept, as nfdump does, but mean the network.
         Ok(p)
+    }
+
+    /// A classification value: one word, compared without regard to case.
+    fn name(&mut self, what: &str) -> Result<String, FilterError> {
+        let (w, _) = self.word(what)?;
+        Ok(w.to_lowercase())
     }
 
     fn country(&mut self) -> Result<Country, FilterError> {

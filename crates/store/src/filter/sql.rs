@@ -122,6 +122,11 @@ fn pred_columns(p: &Pred) -> Vec<&'static str> {
         Pred::Bytes(_) => vec!["bytes"],
         Pred::Packets(_) => vec!["packets"],
         Pred::Exporter(_) => vec!["exporter"],
+        Pred::Class(s, a, _) => {
+            let (src, dst) = a.columns();
+            pair(*s, src, dst)
+        }
+        Pred::Internal(s, _) => pair(*s, "src_internal", "dst_internal"),
     }
 }
 
@@ -233,6 +238,15 @@ impl Compiler<'_> {
                 })
             }
             Pred::Vlan(s, n) => self.sided(*s, "src_vlan", "dst_vlan", |c, col| c.num(col, n)),
+            Pred::Class(s, a, v) => {
+                let (src, dst) = a.columns();
+                self.sided(*s, src, dst, |c, col| {
+                    format!("lower({col}) = {}", c.bind(Param::Text(v.clone())))
+                })
+            }
+            Pred::Internal(s, inside) => self.sided(*s, "src_internal", "dst_internal", |c, col| {
+                format!("{col} = {}", c.bind(Param::U64(u64::from(*inside))))
+            }),
             Pred::If(side, n) => match side {
                 IfSide::In => self.num("in_if", n),
                 IfSide::Out => self.num("out_if", n),

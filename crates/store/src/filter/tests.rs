@@ -30,6 +30,13 @@ fn flow() -> Flow {
     r.src_vlan = Some(100);
     let mut f = Flow::new(r);
     f.dst_country = Some(*b"US");
+    f.src_class = Some(std::sync::Arc::new(crate::Class {
+        name: Some("office-berlin".into()),
+        env: Some("prod".into()),
+        datacenter: Some("FRA1".into()),
+        location: None,
+        internal: Some(true),
+    }));
     f
 }
 
@@ -95,6 +102,20 @@ fn terms_match_as_an_engineer_expects() {
     no("src country US");
     yes("vlan 100");
     no("dst vlan 100");
+    // Classification: names compared without regard to case.
+    yes("src netname office-berlin");
+    yes("net-name OFFICE-BERLIN");
+    no("dst netname office-berlin");
+    yes("src env prod and src dc fra1");
+    yes("environment prod");
+    no("env dev");
+    yes("src internal");
+    no("src external");
+    // The destination has no classification: neither internal nor external.
+    no("dst internal");
+    no("dst external");
+    yes("not dst external");
+    no("location berlin");
 }
 
 #[test]
@@ -150,7 +171,8 @@ fn errors_name_the_column_and_what_was_expected() {
     assert!(err("colour red").starts_with("at column 1: expected a filter term"));
     assert_eq!(
         err("src if 3"),
-        "at column 5: expected host, ip, net, port, as, country or vlan after src/dst, found \"if\""
+        "at column 5: expected host, ip, net, port, as, country, vlan, netname, env, dc, location, internal or external \
+         after src/dst, found \"if\""
     );
     assert_eq!(
         err("flags SZ"),

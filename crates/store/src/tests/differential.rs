@@ -39,6 +39,36 @@ prop_compose! {
     }
 }
 
+/// A classification from a small domain (mixed case, so the filter's
+/// case-insensitive comparison is exercised on both back ends).
+fn class() -> impl Strategy<Value = std::sync::Arc<crate::Class>> {
+    let word = |a: &'static str, b: &'static str| opt(prop_oneof![Just(a.to_string()), Just(b.to_string())]);
+    (
+        word("web", "DB"),
+        word("prod", "dev"),
+        word("FRA1", "ams1"),
+        word("Berlin", "paris"),
+        opt(any::<bool>()),
+    )
+        .prop_map(|(name, env, datacenter, location, internal)| {
+            std::sync::Arc::new(crate::Class {
+                name,
+                env,
+                datacenter,
+                location,
+                internal,
+            })
+        })
+}
+
+fn classified_flow() -> impl Strategy<Value = Flow> {
+    (flow(), opt(class()), opt(class())).prop_map(|(mut f, s, d)| {
+        f.src_class = s;
+        f.dst_class = d;
+        f
+    })
+}
+
 fn num(max: u64) -> impl Strategy<Value = Num> {
     let cmp = prop_oneof![
         Just(Cmp::Eq),
@@ -98,6 +128,25 @@ fn pred() -> impl Strategy<Value = Pred> {
             addr: IpAddr::from([192, 0, 2, 10 + e]),
             len
         })),
+        (
+            side(),
+            prop_oneof![
+                Just(ClassAttr::Net),
+                Just(ClassAttr::Env),
+                Just(ClassAttr::Dc),
+                Just(ClassAttr::Location)
+            ],
+            prop_oneof![
+                Just("web"),
+                Just("db"),
+                Just("prod"),
+                Just("dev"),
+                Just("fra1"),
+                Just("paris")
+            ]
+        )
+            .prop_map(|(s, a, v)| Pred::Class(s, a, v.to_string())),
+        (side(), any::<bool>()).prop_map(|(s, i)| Pred::Internal(s, i)),
     ]
 }
 
@@ -117,7 +166,7 @@ proptest! {
 
     #[test]
     fn sql_and_in_memory_filters_select_the_same_flows(
-        flows in prop::collection::vec(flow(), 150),
+        flows in prop::collection::vec(classified_flow(), 150),
         filters in prop::collection::vec(expr(), 40),
     ) {
         let flows: Vec<Flow> = flows.into_iter().enumerate().map(|(i, mut f)| {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use flowlens_wire::{Direction, FlowRecord, MacAddr, Protocol, Timestamp};
 use proptest::prelude::*;
 
-use crate::filter::ast::{Cmp, Expr, IfSide, Num, Pred, Prefix, Side};
+use crate::filter::ast::{ClassAttr, Cmp, Expr, IfSide, Num, Pred, Prefix, Side};
 use crate::filter::sql::DuckDb;
 use crate::{schema, Filter, Flow, Store, StoreConfig, Writer};
 
@@ -102,6 +102,17 @@ fn full_flow(seq: u32) -> Flow {
     let mut f = Flow::new(r);
     f.src_country = Some(*b"DE");
     f.dst_country = Some(*b"US");
+    f.src_class = Some(std::sync::Arc::new(crate::Class {
+        name: Some("dc-fra".into()),
+        env: Some("prod".into()),
+        datacenter: Some("fra1".into()),
+        location: Some("Frankfurt".into()),
+        internal: Some(true),
+    }));
+    f.dst_class = Some(std::sync::Arc::new(crate::Class {
+        internal: Some(false),
+        ..crate::Class::default()
+    }));
     f
 }
 
@@ -179,3 +190,45 @@ mod ips;
 mod query;
 mod retention;
 mod rollups;
+
+#[test]
+fn a_data_directory_from_before_classification_gains_its_columns() {
+    let dir = temp_dir("migration");
+    std::fs::create_dir_all(&dir).unwrap();
+    // The flows table as the first release created it: up to the countries.
+    {
+        let c = duckdb::Connection::open(dir.join(crate::store::FLOWS_FILE)).unwrap();
+        let first_added = schema::COLUMNS.iter().position(|c| c.name == "src_net").unwrap();
+        let cols: Vec<String> = schema::COLUMNS[..first_added]
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.kind().sql()))
+            .collect();
+        c.execute_batch(&format!("CREATE TABLE flows ({})", cols.join(", ")))
+            .unwrap();
+        c.execute_batch(&format!(
+            "INSERT INTO flows (time_received, sequence) VALUES (TIMESTAMP '2023-11-14 22:13:20', 7)"
+        ))
+        .unwrap();
+    }
+    let s = Store::open(StoreConfig {
+        data_dir: dir.clone(),
+        flush_interval: Duration::from_millis(50),
+    })
+    .unwrap();
+    let f = full_flow(8);
+    {
+        let c = s.connection().unwrap();
+        let mut app = c.appender("flows").unwrap();
+        app.append_record_batch(schema::record_batch(std::slice::from_ref(&f)))
+            .unwrap();
+        app.flush().unwrap();
+    }
+    let filter = Filter::parse("src env prod").unwrap();
+    assert_eq!(query_sequences(&s, &filter), BTreeSet::from([8]));
+    let old = Filter::parse("not src env prod").unwrap();
+    assert_eq!(
+        query_sequences(&s, &old),
+        BTreeSet::from([7]),
+        "old rows: NULL, so not prod"
+    );
+}
