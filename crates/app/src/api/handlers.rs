@@ -34,6 +34,7 @@ pub fn routes() -> Vec<Route> {
                 params: &[P::FILTER, P::SINCE, P::UNTIL, P::ORDER, P::LIMIT, P::CURSOR],
                 response: schema::flow_page,
                 websocket: false,
+                body: None,
             },
             handler: get(flows),
         },
@@ -56,6 +57,7 @@ pub fn routes() -> Vec<Route> {
                 ],
                 response: schema::series,
                 websocket: false,
+                body: None,
             },
             handler: get(series),
         },
@@ -69,6 +71,7 @@ pub fn routes() -> Vec<Route> {
                 params: &[P::FILTER, P::SINCE, P::UNTIL, P::METRIC, P::BY, P::LIMIT],
                 response: schema::top,
                 websocket: false,
+                body: None,
             },
             handler: get(top),
         },
@@ -82,6 +85,7 @@ pub fn routes() -> Vec<Route> {
                 params: &[P::FILTER, P::SINCE, P::UNTIL, P::METRIC, P::BY, P::LIMIT],
                 response: schema::sankey,
                 websocket: false,
+                body: None,
             },
             handler: get(sankey),
         },
@@ -103,6 +107,7 @@ pub fn routes() -> Vec<Route> {
                 ],
                 response: schema::ips,
                 websocket: false,
+                body: None,
             },
             handler: get(ips),
         },
@@ -116,6 +121,7 @@ pub fn routes() -> Vec<Route> {
                 params: &[P::IP, P::FILTER, P::SINCE, P::UNTIL, P::STEP, P::TOP],
                 response: schema::ip_summary,
                 websocket: false,
+                body: None,
             },
             handler: get(ip_summary),
         },
@@ -128,6 +134,7 @@ pub fn routes() -> Vec<Route> {
                 params: &[P::IP, P::FILTER, P::SINCE, P::UNTIL, P::LIMIT],
                 response: schema::peers,
                 websocket: false,
+                body: None,
             },
             handler: get(ip_peers),
         },
@@ -140,6 +147,7 @@ pub fn routes() -> Vec<Route> {
                 params: &[P::IP, P::FILTER, P::SINCE, P::UNTIL, P::METRIC, P::LIMIT],
                 response: schema::top,
                 websocket: false,
+                body: None,
             },
             handler: get(ip_protocols),
         },
@@ -152,6 +160,7 @@ pub fn routes() -> Vec<Route> {
                 params: &[P::IP, P::FILTER, P::SINCE, P::UNTIL, P::METRIC, P::LIMIT],
                 response: schema::top,
                 websocket: false,
+                body: None,
             },
             handler: get(ip_ports),
         },
@@ -165,6 +174,7 @@ pub fn routes() -> Vec<Route> {
                 params: &[P::FILTER, P::SINCE, P::UNTIL, P::MIN_ATTEMPTS, P::LIMIT],
                 response: schema::bad_ips,
                 websocket: false,
+                body: None,
             },
             handler: get(bad_ips),
         },
@@ -235,6 +245,22 @@ pub fn flow_json(f: &Flow, scaled: bool, names: &Databases) -> Value {
         }
         if let Some(c) = country(f.dst_country) {
             m.insert("dst_country".into(), json!(c));
+        }
+        for (side, class) in [("src", &f.src_class), ("dst", &f.dst_class)] {
+            let Some(c) = class else { continue };
+            for (k, v) in [
+                ("net", &c.name),
+                ("env", &c.env),
+                ("dc", &c.datacenter),
+                ("location", &c.location),
+            ] {
+                if let Some(v) = v {
+                    m.insert(format!("{side}_{k}"), json!(v));
+                }
+            }
+            if let Some(i) = c.internal {
+                m.insert(format!("{side}_internal"), json!(i));
+            }
         }
         for (key, asn) in [("src_as_name", f.record.src_as), ("dst_as_name", f.record.dst_as)] {
             if let Some(n) = asn.and_then(|a| names.as_name(a)) {

@@ -45,3 +45,6 @@ pub const WS_EVENTS_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Peers, protocols, ports shown for one IP when `top` is not given.
 pub const DEFAULT_IP_TOP: usize = 10;
+
+/// Largest JSON body of a classification rule.
+pub const MAX_RULE_BODY: usize = 16 * 1_024;

@@ -9,6 +9,7 @@
 //! store query on the blocking pool under a concurrency cap and a timeout,
 //! and answer JSON; every error is `{"error": {"code", "message"}}`.
 
+mod classification;
 mod exporters;
 mod handlers;
 pub mod limits;
@@ -105,6 +106,8 @@ pub struct Doc {
     pub response: fn() -> Value,
     /// `true` for WebSocket upgrades.
     pub websocket: bool,
+    /// The schema of the JSON request body, for routes that take one.
+    pub body: Option<fn() -> Value>,
 }
 
 pub struct Route {
@@ -120,6 +123,7 @@ pub fn routes() -> Vec<Route> {
     handlers::routes()
         .into_iter()
         .chain(exporters::routes())
+        .chain(classification::routes())
         .chain(ws::routes())
         .collect()
 }

@@ -79,15 +79,15 @@ impl P {
     );
     pub const BY_ONE: Param = q(
         "by",
-        "Split by one dimension: src_ip, dst_ip, src_port, dst_port, proto, src_as, dst_as, in_if, out_if, exporter, src_country, dst_country, ip_version.",
-        r#"{"type":"string","enum":["src_ip","dst_ip","src_addr","dst_addr","src_port","dst_port","proto","protocol","src_as","dst_as","in_if","out_if","exporter","src_country","dst_country","ip_version"]}"#,
+        "Split by one dimension: src_ip, dst_ip, src_port, dst_port, proto, src_as, dst_as, in_if, out_if, exporter, src_country, dst_country, ip_version, src_net, dst_net, src_env, dst_env, src_dc, dst_dc.",
+        r#"{"type":"string","enum":["src_ip","dst_ip","src_addr","dst_addr","src_port","dst_port","proto","protocol","src_as","dst_as","in_if","out_if","exporter","src_country","dst_country","ip_version","src_net","dst_net","src_env","dst_env","src_dc","dst_dc"]}"#,
     );
     pub const BY: Param = Param {
         required: true,
         ..q(
             "by",
-            "Dimensions, comma-separated (src_ip, dst_ip, src_port, dst_port, proto, src_as, dst_as, in_if, out_if, exporter, src_country, dst_country, ip_version).",
-            r#"{"type":"string","pattern":"^(src_ip|dst_ip|src_addr|dst_addr|src_port|dst_port|proto|protocol|src_as|dst_as|in_if|out_if|exporter|src_country|dst_country|ip_version)(,(src_ip|dst_ip|src_addr|dst_addr|src_port|dst_port|proto|protocol|src_as|dst_as|in_if|out_if|exporter|src_country|dst_country|ip_version)){0,3}$"}"#,
+            "Dimensions, comma-separated (src_ip, dst_ip, src_port, dst_port, proto, src_as, dst_as, in_if, out_if, exporter, src_country, dst_country, ip_version, src_net, dst_net, src_env, dst_env, src_dc, dst_dc).",
+            r#"{"type":"string","pattern":"^(src_ip|dst_ip|src_addr|dst_addr|src_port|dst_port|proto|protocol|src_as|dst_as|in_if|out_if|exporter|src_country|dst_country|ip_version|src_net|dst_net|src_env|dst_env|src_dc|dst_dc)(,(src_ip|dst_ip|src_addr|dst_addr|src_port|dst_port|proto|protocol|src_as|dst_as|in_if|out_if|exporter|src_country|dst_country|ip_version|src_net|dst_net|src_env|dst_env|src_dc|dst_dc)){0,3}$"}"#,
         )
     };
     pub const TOP: Param = q(
@@ -128,6 +128,13 @@ impl P {
         required: true,
         description: "The exporter's IP address.",
         schema: r#"{"type":"string","anyOf":[{"format":"ipv4"},{"format":"ipv6"}]}"#,
+    };
+    pub const RULE_ID: Param = Param {
+        name: "id",
+        in_path: true,
+        required: true,
+        description: "A rule's id (rules from the configuration file, `config-N`, cannot be changed here).",
+        schema: r#"{"type":"string"}"#,
     };
 }
 
@@ -181,6 +188,9 @@ pub mod schema {
                 "proto": int(), "bytes": int(), "packets": int(), "sampling_rate": int(),
                 "src_country": text(), "dst_country": text(), "src_as": int(), "dst_as": int(),
                 "src_as_name": text(), "dst_as_name": text(),
+                "src_net": text(), "dst_net": text(), "src_env": text(), "dst_env": text(),
+                "src_dc": text(), "dst_dc": text(), "src_location": text(), "dst_location": text(),
+                "src_internal": { "type": "boolean" }, "dst_internal": { "type": "boolean" },
             },
             "required": ["exporter", "protocol", "time_received"],
         })
@@ -271,6 +281,49 @@ pub mod schema {
                 "table": text(),
             }),
             &["range", "ips", "total", "table"],
+        )
+    }
+
+    fn rule_props() -> Value {
+        let opt_text = || json!({ "type": ["string", "null"], "pattern": "^[A-Za-z0-9._-]{1,64}$" });
+        json!({
+            "cidr": { "type": "string", "description": "A network, e.g. 10.20.0.0/16 or 2001:db8::/32." },
+            "name": opt_text(),
+            "environment": { "type": ["string", "null"], "enum": ["prod", "uat", "qa", "test", "dev", null] },
+            "datacenter": opt_text(),
+            "location": opt_text(),
+            "internal": { "type": ["boolean", "null"] },
+            "priority": { "type": "integer", "minimum": 0, "maximum": 1_000_000 },
+        })
+    }
+
+    pub fn rule() -> Value {
+        let mut p = rule_props();
+        p["id"] = text();
+        p["origin"] = json!({ "type": "string", "enum": ["config", "api"] });
+        obj(p, &["id", "origin", "cidr", "priority"])
+    }
+
+    pub fn rules() -> Value {
+        obj(json!({ "rules": { "type": "array", "items": rule() } }), &["rules"])
+    }
+
+    pub fn rule_body() -> Value {
+        json!({ "type": "object", "properties": rule_props(), "required": ["cidr"], "additionalProperties": false })
+    }
+
+    pub fn rule_patch() -> Value {
+        json!({ "type": "object", "properties": rule_props(), "additionalProperties": false })
+    }
+
+    pub fn deleted() -> Value {
+        obj(json!({ "deleted": text() }), &["deleted"])
+    }
+
+    pub fn classified() -> Value {
+        obj(
+            json!({ "ip": text(), "class": { "type": ["object", "null"] }, "rule": { "type": ["object", "null"] } }),
+            &["ip", "class", "rule"],
         )
     }
 
@@ -424,7 +477,7 @@ pub fn document(routes: &[Route]) -> Value {
             json!({ "200": { "description": "OK", "content": content } })
         };
         let mut responses = ok.as_object().expect("object").clone();
-        if !d.params.is_empty() || r.method == "post" || d.websocket {
+        if !d.params.is_empty() || d.body.is_some() || d.websocket {
             responses.insert(
                 "400".into(),
                 error_response("Bad parameter or body; the message says which and why."),
@@ -438,6 +491,15 @@ pub fn document(routes: &[Route]) -> Value {
                 "503".into(),
                 error_response("The question took too long, or the service is stopping or busy."),
             );
+        }
+        if r.path.starts_with("/api/v1/classification-rules/{") && r.method != "get" {
+            responses.insert(
+                "409".into(),
+                error_response("The rule comes from the configuration file: change it there."),
+            );
+        }
+        if d.body.is_some() && r.path != "/ingest" {
+            responses.insert("413".into(), error_response("Body too large."));
         }
         if r.path == "/ingest" {
             responses.insert("413".into(), error_response("Body over limits.max_ingest_body."));
@@ -453,10 +515,10 @@ pub fn document(routes: &[Route]) -> Value {
             "parameters": d.params.iter().map(param_json).collect::<Vec<_>>(),
             "responses": responses,
         });
-        if r.path == "/ingest" {
+        if let Some(body) = d.body {
             op["requestBody"] = json!({
                 "required": true,
-                "content": { "application/json": { "schema": { "type": "object" } } },
+                "content": { "application/json": { "schema": body() } },
             });
         }
         paths

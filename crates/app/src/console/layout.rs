@@ -37,6 +37,8 @@ pub const FILTER_EXAMPLES: &[&str] = &[
     "dst port in [22 23 3389]",
     "proto udp and bytes > 1M",
     "flags S and not flags A",
+    "src internal and dst external",
+    "dst env prod and not src env prod",
 ];
 
 /// What a page puts in the frame.
@@ -155,7 +157,8 @@ pub fn controls(v: &View, with_range: bool, extra: Markup) -> Markup {
                 p.hint {
                     "Terms: " code { "[src|dst] host|net|port|as|country" } ", " code { "proto" } ", "
                     code { "[in|out] if" } ", " code { "flags" } ", " code { "bytes" } ", " code { "packets" } ", "
-                    code { "exporter" } "; combine with " code { "and" } ", " code { "or" } ", " code { "not" }
+                    code { "exporter" } ", " code { "[src|dst] netname|env|dc|location" } ", " code { "internal" } ", "
+                    code { "external" } "; combine with " code { "and" } ", " code { "or" } ", " code { "not" }
                     " and parentheses."
                 }
             }

@@ -304,6 +304,12 @@ pub const DIMENSIONS: &[(&str, &str)] = &[
     ("in_if", "Input interface"),
     ("out_if", "Output interface"),
     ("ip_version", "IP version"),
+    ("src_net", "Source network"),
+    ("dst_net", "Destination network"),
+    ("src_env", "Source environment"),
+    ("dst_env", "Destination environment"),
+    ("src_dc", "Source datacenter"),
+    ("dst_dc", "Destination datacenter"),
 ];
 
 pub async fn explore(q: RawQuery) -> Response {

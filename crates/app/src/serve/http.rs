@@ -78,6 +78,7 @@ fn service_routes(ingest_limit: usize) -> Vec<Route> {
         params,
         response,
         websocket: false,
+        body: None,
     };
     vec![
         Route {
@@ -112,13 +113,16 @@ fn service_routes(ingest_limit: usize) -> Vec<Route> {
         Route {
             method: "post",
             path: "/ingest",
-            doc: doc(
-                "Ingest flows as JSON",
-                "A `FlowSession` document (or a list of them): each record is validated, duplicates dropped, \
+            doc: Doc {
+                body: Some(|| json!({ "type": "object" })),
+                ..doc(
+                    "Ingest flows as JSON",
+                    "A `FlowSession` document (or a list of them): each record is validated, duplicates dropped, \
                  the rest stored like flows from the wire.",
-                &[],
-                schema::ingest,
-            ),
+                    &[],
+                    schema::ingest,
+                )
+            },
             handler: post(ingest_handler).layer(DefaultBodyLimit::max(ingest_limit)),
         },
         Route {

@@ -218,10 +218,16 @@
     proto: 'Protocol', src_port: 'Source port', dst_port: 'Destination port', src_as: 'Source AS',
     dst_as: 'Destination AS', src_country: 'Source country', dst_country: 'Destination country',
     exporter: 'Exporter', in_if: 'Input interface', out_if: 'Output interface', ip_version: 'IP version',
+    src_net: 'Source network', dst_net: 'Destination network', src_env: 'Source environment',
+    dst_env: 'Destination environment', src_dc: 'Source datacenter', dst_dc: 'Destination datacenter',
   };
   /** A dimension's value as a person reads it. */
   FL.dimText = function (dim, v) {
-    if (v == null) return dim.endsWith('country') ? '(unknown)' : '(none)';
+    if (v == null) {
+      if (dim.endsWith('country')) return '(unknown)';
+      if (/_(net|env|dc)$/.test(dim)) return '(unclassified)';
+      return '(none)';
+    }
     if (dim === 'proto' || dim === 'protocol') return FL.proto(v);
     if (dim.endsWith('_port')) return FL.port(v);
     if (dim.endsWith('_as')) return 'AS' + v;

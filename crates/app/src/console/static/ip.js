@@ -30,7 +30,21 @@
       const where = [l.city, l.country].filter(Boolean).join(', ');
       const as = l.asn != null ? 'AS' + l.asn + (l.as_name ? ' ' + l.as_name : '') : '';
       const coords = l.latitude != null && l.longitude != null ? l.latitude.toFixed(2) + ', ' + l.longitude.toFixed(2) : '';
-      fill($('#ip-where'), [where, coords && '(' + coords + ')', as].filter(Boolean).join(' · ') || 'No GeoIP data for this address.');
+      let cls = '';
+      try {
+        const c = (await api('/api/v1/classification-rules/classify/' + encodeURIComponent(ip))).class;
+        if (c) {
+          const inside = c.internal == null ? null : c.internal ? 'internal' : 'external';
+          cls = [c.name, c.environment, c.datacenter, c.location, inside].filter(Boolean).join(' / ');
+        }
+      } catch (e) {
+        cls = '';
+      }
+      fill(
+        $('#ip-where'),
+        [cls && 'Network: ' + cls, where, coords && '(' + coords + ')', as].filter(Boolean).join(' · ') ||
+          'No GeoIP data or classification rule for this address.'
+      );
       fill($('#stat-out'), FL.bytes(s.bytes_out));
       fill($('#stat-in'), FL.bytes(s.bytes_in));
       fill($('#stat-packets'), FL.count(s.totals.packets));
