@@ -14,7 +14,7 @@ use flowlens_store::{Flow, Store, StoreConfig, Writer};
 use flowlens_wire::encode::generate::TrafficGen;
 use flowlens_wire::Timestamp;
 
-use crate::config::{Config, ListenProtocol, Listener, LogLevel};
+use crate::config::{ClassRule, Config, Environment, ListenProtocol, Listener, LogLevel};
 use crate::serve::{self, ServeError, Service};
 use crate::simulate::{self, SimOptions, SimProtocol};
 
@@ -64,6 +64,29 @@ pub fn config(o: &DemoOptions, data_dir: PathBuf) -> Config {
     c.storage.data_dir = data_dir;
     c.web.listen = o.http.clone();
     c.logging.level = LogLevel::Warn;
+    // The simulated network: clients in an office, servers in a datacenter
+    // (what the generator's address plan means), so the console shows
+    // classification out of the box.
+    let rule = |cidr: &str, name: &str, env, dc: Option<&str>, location: &str| ClassRule {
+        cidr: cidr.parse().expect("literal"),
+        name: Some(name.into()),
+        environment: env,
+        datacenter: dc.map(str::to_string),
+        location: Some(location.into()),
+        internal: Some(true),
+        priority: ClassRule::DEFAULT_PRIORITY,
+    };
+    c.classification.rules = vec![
+        rule("10.0.0.0/16", "office", None, None, "Berlin"),
+        rule(
+            "10.1.0.0/24",
+            "servers",
+            Some(Environment::Prod),
+            Some("fra1"),
+            "Frankfurt",
+        ),
+        rule("fd00::/8", "office6", None, None, "Berlin"),
+    ];
     c.collector.listeners = [ListenProtocol::Netflow, ListenProtocol::Ipfix, ListenProtocol::Sflow]
         .into_iter()
         .map(|protocol| Listener {
