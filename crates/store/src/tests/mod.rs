@@ -205,10 +205,8 @@ fn a_data_directory_from_before_classification_gains_its_columns() {
             .collect();
         c.execute_batch(&format!("CREATE TABLE flows ({})", cols.join(", ")))
             .unwrap();
-        c.execute_batch(&format!(
-            "INSERT INTO flows (time_received, sequence) VALUES (TIMESTAMP '2023-11-14 22:13:20', 7)"
-        ))
-        .unwrap();
+        c.execute_batch("INSERT INTO flows (time_received, sequence) VALUES (TIMESTAMP '2023-11-14 22:13:20', 7)")
+            .unwrap();
     }
     let s = Store::open(StoreConfig {
         data_dir: dir.clone(),
