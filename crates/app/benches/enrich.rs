@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use flowlens_app::config::{self, AsnSource};
-use flowlens_app::enrich::{Classifier, EnrichSetup, GeoIp};
+use flowlens_app::enrich::{Classifier, EnrichSetup, GeoIp, Interfaces};
 use flowlens_store::Flow;
 use flowlens_wire::{FlowRecord, Protocol, Timestamp};
 
@@ -39,7 +39,12 @@ fn setup(geo: GeoIp, cache: usize) -> EnrichSetup {
         asn_sources: vec![AsnSource::Flow, AsnSource::Geoip],
         ..config::Enrichment::default()
     };
-    EnrichSetup::new(Arc::new(geo), Arc::new(Classifier::from_config(&[])), &c)
+    EnrichSetup::new(
+        Arc::new(geo),
+        Arc::new(Classifier::from_config(&[])),
+        Arc::new(Interfaces::new(&[], &[])),
+        &c,
+    )
 }
 
 fn bench(c: &mut Criterion) {

@@ -25,6 +25,14 @@ pub fn open(path: &Path) -> Result<rusqlite::Connection, StoreError> {
              source TEXT NOT NULL,
              updated_unix INTEGER NOT NULL
          );
+         CREATE TABLE IF NOT EXISTS interface_names (
+             exporter TEXT NOT NULL,
+             if_index INTEGER NOT NULL,
+             name TEXT,
+             description TEXT,
+             updated_unix INTEGER NOT NULL,
+             PRIMARY KEY (exporter, if_index)
+         );
          CREATE TABLE IF NOT EXISTS classification_rules (
              id INTEGER PRIMARY KEY AUTOINCREMENT,
              cidr TEXT NOT NULL,
@@ -70,6 +78,56 @@ pub struct RuleRow {
 }
 
 impl crate::Store {
+    /// Records what exporters say their interfaces are called, in one
+    /// transaction.
+    pub fn set_interface_names(
+        &self,
+        rows: &[(std::net::IpAddr, u32, Option<String>, Option<String>)],
+        now_unix: i64,
+    ) -> Result<(), StoreError> {
+        let meta = |e: rusqlite::Error| StoreError::Meta(e.to_string());
+        let mut c = self.meta()?;
+        let tx = c.transaction().map_err(meta)?;
+        for (a, i, n, d) in rows {
+            tx.execute(
+                "INSERT INTO interface_names (exporter, if_index, name, description, updated_unix) \
+                 VALUES (?, ?, ?, ?, ?) ON CONFLICT (exporter, if_index) DO UPDATE SET \
+                 name = excluded.name, description = excluded.description, updated_unix = excluded.updated_unix",
+                rusqlite::params![a.to_string(), i, n, d, now_unix],
+            )
+            .map_err(meta)?;
+        }
+        tx.commit().map_err(meta)
+    }
+
+    /// Every learned interface: (exporter, ifIndex, name, description).
+    #[allow(clippy::type_complexity)]
+    pub fn interface_names(&self) -> Result<Vec<(std::net::IpAddr, u32, Option<String>, Option<String>)>, StoreError> {
+        let meta = |e: rusqlite::Error| StoreError::Meta(e.to_string());
+        let c = self.meta()?;
+        let mut st = c
+            .prepare("SELECT exporter, if_index, name, description FROM interface_names")
+            .map_err(meta)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, u32>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .map_err(meta)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (a, i, n, d) = r.map_err(meta)?;
+            if let Ok(a) = a.parse() {
+                out.push((a, i, n, d));
+            }
+        }
+        Ok(out)
+    }
+
     /// Every stored classification rule, by id.
     pub fn rules(&self) -> Result<Vec<RuleRow>, StoreError> {
         let meta = |e: rusqlite::Error| StoreError::Meta(e.to_string());

@@ -201,9 +201,26 @@ async fn exporter(State(s): State<Arc<AppState>>, Path(addr): Path<String>, RawQ
             ifs.entry(k).or_default().1 = t;
         }
         let mut v = to_json(&row);
+        let secs = ((range.until.0 - range.since.0) as f64 / 1e9).max(1.0);
+        let names = &st.sinks.enrich.interfaces;
         v["interfaces"] = json!(ifs
             .iter()
-            .map(|(k, (i, o))| json!({ "index": key_json(k), "in": totals_json(i), "out": totals_json(o) }))
+            .map(|(k, (i, o))| {
+                let mut e = json!({ "index": key_json(k), "in": totals_json(i), "out": totals_json(o) });
+                if let Key::Int(index) = k {
+                    let info = names.info(ip, *index as u32);
+                    // Utilisation: the range's average rate against the link speed.
+                    if let Some(speed) = info.speed_bps.filter(|s| *s > 0) {
+                        let pct = |t: &Totals| (t.bytes as f64 * 8.0 / secs / speed as f64 * 10_000.0).round() / 100.0;
+                        e["utilisation_in_percent"] = json!(pct(i));
+                        e["utilisation_out_percent"] = json!(pct(o));
+                    }
+                    if let (Value::Object(m), Ok(Value::Object(extra))) = (&mut e, serde_json::to_value(&info)) {
+                        m.extend(extra.into_iter().filter(|(_, v)| !v.is_null()));
+                    }
+                }
+                e
+            })
             .collect::<Vec<_>>());
         v["range"] = range_json(&range);
         Ok(v)

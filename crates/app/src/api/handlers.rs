@@ -18,7 +18,7 @@ use super::limits::{DEFAULT_IP_TOP, DEFAULT_SERIES_POINTS};
 use super::openapi::{schema, Param, P};
 use super::params::{auto_step, Params};
 use super::{answer, ApiError, Doc, Route};
-use crate::enrich::Databases;
+use crate::enrich::{Databases, Interfaces};
 use crate::flowjson::{rfc3339, FlowJson};
 use crate::serve::http::AppState;
 
@@ -221,7 +221,7 @@ pub(super) fn range_json(r: &TimeRange) -> Value {
 
 /// A flow as the API shows it. Counters are sampling-corrected: stored
 /// flows already are (`scaled`), live ones are scaled here.
-pub fn flow_json(f: &Flow, scaled: bool, names: &Databases) -> Value {
+pub fn flow_json(f: &Flow, scaled: bool, names: &Databases, interfaces: &Interfaces) -> Value {
     // Stored flows are shown as they are; only live ones need a scaled copy.
     let copy;
     let r = if scaled {
@@ -260,6 +260,11 @@ pub fn flow_json(f: &Flow, scaled: bool, names: &Databases) -> Value {
             }
             if let Some(i) = c.internal {
                 m.insert(format!("{side}_internal"), json!(i));
+            }
+        }
+        for (key, index) in [("in_if_name", f.record.in_if), ("out_if_name", f.record.out_if)] {
+            if let Some(n) = index.and_then(|i| interfaces.info(f.record.exporter.ip(), i).name) {
+                m.insert(key.into(), json!(n));
             }
         }
         for (key, asn) in [("src_as_name", f.record.src_as), ("dst_as_name", f.record.dst_as)] {
@@ -329,6 +334,7 @@ pub(super) fn parse_ip(s: &str) -> Result<IpAddr, ApiError> {
 
 async fn flows(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
     let names = s.sinks.enrich.geo.current();
+    let interfaces = s.sinks.enrich.interfaces.clone();
     answer(s, q, known("/api/v1/flows"), move |store, p| {
         let range = p.range()?;
         let page = store
@@ -342,7 +348,7 @@ async fn flows(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Respons
             .map_err(ApiError::from_store)?;
         Ok(json!({
             "range": range_json(&range),
-            "flows": page.flows.iter().map(|f| flow_json(f, true, &names)).collect::<Vec<_>>(),
+            "flows": page.flows.iter().map(|f| flow_json(f, true, &names, &interfaces)).collect::<Vec<_>>(),
             "next": page.next,
             "table": page.table,
         }))

@@ -46,8 +46,8 @@ pub struct Hub {
     next_id: AtomicU64,
     /// Clients dropped because their queue was full or the feed overran.
     pub closed_slow: AtomicU64,
-    /// The enrichment databases, for AS names (set once at start).
-    pub geo: std::sync::OnceLock<Arc<crate::enrich::GeoIp>>,
+    /// The enrichment, for AS and interface names (set once at start).
+    pub enrich: std::sync::OnceLock<Arc<crate::enrich::EnrichSetup>>,
 }
 
 impl Hub {
@@ -122,17 +122,19 @@ impl Hub {
             }
             g.iter().map(|(k, v)| (k.clone(), v.filter.clone())).collect()
         };
-        let names = self
-            .geo
-            .get()
-            .map(|g| g.current())
-            .unwrap_or_else(|| Arc::new(crate::enrich::Databases::default()));
+        let (names, interfaces) = match self.enrich.get() {
+            Some(e) => (e.geo.current(), e.interfaces.clone()),
+            None => (
+                Arc::new(crate::enrich::Databases::default()),
+                Arc::new(crate::enrich::Interfaces::new(&[], &[])),
+            ),
+        };
         for (key, filter) in snapshot {
             let flows: Vec<serde_json::Value> = batch
                 .iter()
                 .filter(|f| filter.matches(f))
                 .take(WS_MAX_FLOWS_PER_MESSAGE)
-                .map(|f| flow_json(f, false, &names))
+                .map(|f| flow_json(f, false, &names, &interfaces))
                 .collect();
             if flows.is_empty() {
                 continue;

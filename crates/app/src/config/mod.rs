@@ -16,7 +16,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 pub use load::{load, nearest, settings, ConfigError, Loaded, Overrides, Source};
-use units::{Bytes, Dur};
+use units::{BitRate, Bytes, Dur};
 
 /// The commented default file `flowlens config init` writes. A test holds
 /// it equal to [`Config::default`].
@@ -30,6 +30,10 @@ pub struct Config {
     pub storage: Storage,
     pub enrichment: Enrichment,
     pub classification: Classification,
+    /// Names of exporters and their interfaces, known ahead of the flows.
+    pub exporters: Vec<ExporterConfig>,
+    /// Rules that classify interfaces by exporter and interface names.
+    pub interface_rules: Vec<InterfaceRule>,
     pub web: Web,
     pub logging: Logging,
     pub limits: Limits,
@@ -339,6 +343,65 @@ impl Default for Enrichment {
 pub enum AsnSource {
     Flow,
     Geoip,
+}
+
+/// One exporter as the configuration names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExporterConfig {
+    pub address: IpAddr,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// By interface index (SNMP ifIndex).
+    #[serde(default)]
+    pub interfaces: std::collections::BTreeMap<u32, InterfaceConfig>,
+}
+
+/// What is known of one interface; anything given here wins over what
+/// the exporter says (IPFIX/v9 options) and over `interface_rules`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InterfaceConfig {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Link speed (10G, 100M): gives utilisation.
+    pub speed: Option<BitRate>,
+    pub boundary: Option<Boundary>,
+    pub connectivity: Option<String>,
+    pub provider: Option<String>,
+}
+
+/// Where an interface faces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Boundary {
+    Internal,
+    External,
+}
+
+impl Boundary {
+    pub fn name(self) -> &'static str {
+        match self {
+            Boundary::Internal => "internal",
+            Boundary::External => "external",
+        }
+    }
+}
+
+/// Classifies interfaces whose exporter name, interface name and
+/// description match (globs: `*` any run, `?` one character, without
+/// regard to case; an absent pattern matches everything). The first
+/// matching rule sets what it says; earlier rules win.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InterfaceRule {
+    pub exporter: Option<String>,
+    pub interface: Option<String>,
+    pub description: Option<String>,
+    pub boundary: Option<Boundary>,
+    /// transit, peering, customer, pni, … (free words).
+    pub connectivity: Option<String>,
+    pub provider: Option<String>,
 }
 
 /// Rules that classify addresses by network (more come from the API).

@@ -146,6 +146,64 @@ impl<'de> Deserialize<'de> for Bytes {
     }
 }
 
+/// A link speed in bits per second: `10G`, `100M`, `400000000`, `25Gbps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BitRate(pub u64);
+
+impl BitRate {
+    pub fn parse(s: &str) -> Result<BitRate, String> {
+        let (n, unit) = number_and_unit(s)
+            .ok_or_else(|| format!("\"{s}\" is not a speed: use bits/s or a unit, e.g. 10G, 100M"))?;
+        let unit = unit
+            .trim_end_matches("bit/s")
+            .trim_end_matches("bps")
+            .trim_end_matches("b/s");
+        let mult: u64 = match unit {
+            "" => 1,
+            "k" | "K" => 1_000,
+            "M" => 1_000_000,
+            "G" => 1_000_000_000,
+            "T" => 1_000_000_000_000,
+            u => return Err(format!("\"{s}\": unknown unit \"{u}\" (use k, M, G or T, e.g. 10G)")),
+        };
+        n.checked_mul(mult)
+            .map(BitRate)
+            .ok_or_else(|| format!("\"{s}\" is too large"))
+    }
+}
+
+impl fmt::Display for BitRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        for (unit, size) in [
+            ("T", 1_000_000_000_000u64),
+            ("G", 1_000_000_000),
+            ("M", 1_000_000),
+            ("k", 1_000),
+        ] {
+            if n >= size && n % size == 0 {
+                return write!(f, "{}{unit}", n / size);
+            }
+        }
+        write!(f, "{n}")
+    }
+}
+
+impl Serialize for BitRate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for BitRate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match StrOrNum::deserialize(d)? {
+            StrOrNum::Num(n) => Ok(BitRate(n)),
+            StrOrNum::Str(s) => BitRate::parse(&s).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(untagged, expecting = "a number or a string with a unit")]
 enum StrOrNum {
@@ -156,6 +214,21 @@ enum StrOrNum {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn speeds_round_trip() {
+        for (s, n) in [
+            ("10G", 10_000_000_000u64),
+            ("100M", 100_000_000),
+            ("25Gbps", 25_000_000_000),
+            ("1500", 1_500),
+        ] {
+            let b = BitRate::parse(s).unwrap();
+            assert_eq!(b.0, n, "{s}");
+            assert_eq!(BitRate::parse(&b.to_string()).unwrap(), b);
+        }
+        assert!(BitRate::parse("10X").unwrap_err().contains("unknown unit"));
+    }
 
     #[test]
     fn durations_round_trip() {

@@ -18,3 +18,9 @@ pub const MAX_RULES: usize = 100_000;
 
 /// Longest name, datacenter or location of a rule, in characters.
 pub const MAX_RULE_TEXT: usize = 64;
+
+/// Interfaces whose names are learned from exporters (all exporters).
+pub const MAX_INTERFACES: usize = 200_000;
+
+/// Longest interface name or description kept, in characters.
+pub const MAX_INTERFACE_TEXT: usize = 256;

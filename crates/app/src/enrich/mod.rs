@@ -11,6 +11,7 @@
 
 pub mod classify;
 pub mod geoip;
+pub mod interfaces;
 pub mod limits;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use flowlens_store::{Class, Flow};
 
 pub use classify::{Classifier, RuleSet};
 pub use geoip::{Databases, GeoError, GeoIp, Location};
+pub use interfaces::{InterfaceInfo, Interfaces};
 
 use crate::config::AsnSource;
 
@@ -39,16 +41,23 @@ pub struct EnrichStats {
 pub struct EnrichSetup {
     pub geo: Arc<GeoIp>,
     pub classes: Arc<Classifier>,
+    pub interfaces: Arc<Interfaces>,
     pub cache_size: usize,
     pub asn_sources: Vec<AsnSource>,
     pub stats: Arc<EnrichStats>,
 }
 
 impl EnrichSetup {
-    pub fn new(geo: Arc<GeoIp>, classes: Arc<Classifier>, c: &crate::config::Enrichment) -> EnrichSetup {
+    pub fn new(
+        geo: Arc<GeoIp>,
+        classes: Arc<Classifier>,
+        interfaces: Arc<Interfaces>,
+        c: &crate::config::Enrichment,
+    ) -> EnrichSetup {
         EnrichSetup {
             geo,
             classes,
+            interfaces,
             cache_size: c.cache_size,
             asn_sources: c.asn_sources.clone(),
             stats: Arc::default(),
@@ -60,6 +69,7 @@ impl EnrichSetup {
         EnrichSetup::new(
             Arc::new(GeoIp::disabled()),
             Arc::new(Classifier::from_config(&[])),
+            Arc::new(Interfaces::new(&[], &[])),
             &crate::config::Enrichment::default(),
         )
     }

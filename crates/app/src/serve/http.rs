@@ -58,7 +58,7 @@ impl WsStats {
 impl AppState {
     pub fn new(status: StatusSource, sinks: Sinks, store: Arc<Store>) -> AppState {
         let ws = WsStats::default();
-        let _ = ws.hub.geo.set(sinks.enrich.geo.clone());
+        let _ = ws.hub.enrich.set(sinks.enrich.clone());
         AppState {
             status,
             sinks,

@@ -87,6 +87,15 @@ impl Service {
             flush_interval: config.storage.flush_interval.0,
         })?);
         store.set_memory_limit(config.storage.memory_limit.0)?;
+        let interfaces = Arc::new(crate::enrich::Interfaces::new(
+            &config.exporters,
+            &config.interface_rules,
+        ));
+        interfaces.load(&store)?;
+        let configured = interfaces.configured_exporter_names();
+        if !configured.is_empty() {
+            store.set_exporter_names(&configured, "config", now().as_millis() / 1_000)?;
+        }
         // A required database that cannot be read stops the start here,
         // naming the key and the file.
         let geo = Arc::new(crate::enrich::GeoIp::open(&config.enrichment.geoip).map_err(|e| {
@@ -171,6 +180,7 @@ impl Service {
             enrich: Arc::new(crate::enrich::EnrichSetup::new(
                 geo.clone(),
                 Arc::new(crate::enrich::Classifier::open(&config.classification.rules, &store)?),
+                interfaces.clone(),
                 &config.enrichment,
             )),
         };
@@ -277,11 +287,13 @@ impl Service {
         };
         let every = config.storage.retention_interval.0;
         let geo_every = config.enrichment.geoip.reload_check.0;
+        let hk_interfaces = interfaces.clone();
         let housekeeping = spawn("flowlens-housekeeping", move || {
             let mut next_retention = Instant::now() + Duration::from_secs(10).min(every);
             let mut next_geo = Instant::now() + geo_every;
             while !hk_stop.load(Ordering::Relaxed) {
                 hk_state.status.rates.tick(&hk_state.status.telemetry);
+                hk_interfaces.save(&hk_store, now().as_millis() / 1_000);
                 if geo.watching() && Instant::now() >= next_geo {
                     if geo.check_reload() {
                         tracing::info!("GeoIP databases reloaded; new flows use them");

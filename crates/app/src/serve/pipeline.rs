@@ -138,6 +138,15 @@ impl Worker {
             }
             let flows = out.flows.len();
             listener_flows += flows as u64;
+            // Interface names the exporter announces in options data.
+            for o in &out.options {
+                if let Some(i) = o.if_index {
+                    self.sinks
+                        .enrich
+                        .interfaces
+                        .learn(from.ip(), i, o.if_name.as_deref(), o.if_description.as_deref());
+                }
+            }
             self.account(decoder, from, &result, out, d.received.as_millis() / 1_000);
             if let Err(e) = &result {
                 t.decode_error(e.code());

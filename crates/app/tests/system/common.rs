@@ -9,6 +9,13 @@ use flowlens_app::capture;
 use flowlens_wire::{Batch, Decoder, FlowRecord, Timestamp};
 
 /// True when missing tools or data must fail the run instead of skipping.
+/// A path in this run's temporary directory.
+pub fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("flowlens-system-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
 pub fn strict() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")
         || std::env::var("FLOWLENS_SYSTEM_TESTS").is_ok_and(|v| v == "1")

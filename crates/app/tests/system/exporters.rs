@@ -15,13 +15,7 @@ use flowlens_wire::encode::generate::TrafficGen;
 use flowlens_wire::encode::sflow::packet_header;
 use flowlens_wire::{Protocol, Timestamp};
 
-use crate::common::strict;
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("flowlens-exporters-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
-}
+use crate::common::{strict, tmp};
 
 fn have(prog: &str, version_arg: &str) -> bool {
     let ok = Command::new(prog)

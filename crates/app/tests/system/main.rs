@@ -4,4 +4,5 @@ mod common;
 mod encoders;
 mod exporters;
 mod golden;
+mod interfaces;
 mod tshark;
