@@ -320,6 +320,7 @@ fn main() -> ExitCode {
                 store: flowlens_app::import::store_config(&c),
                 dedup: (d.enabled && !no_dedup).then_some((d.ttl.0, d.max_entries)),
                 progress: std::io::stderr().is_terminal(),
+                config: c.clone(),
             };
             match flowlens_app::import::run(&opts) {
                 Ok(s) => {

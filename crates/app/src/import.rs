@@ -25,6 +25,9 @@ pub struct ImportOptions {
     pub dedup: Option<(std::time::Duration, usize)>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// For enrichment (GeoIP, classification, interface names), as the
+    /// service does it.
+    pub config: crate::config::Config,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -108,6 +111,23 @@ pub fn run(o: &ImportOptions) -> Result<ImportSummary, ImportError> {
         indicatif::ProgressBar::hidden()
     };
     let store = Store::open(o.store.clone())?;
+    let geo = crate::enrich::GeoIp::open(&o.config.enrichment.geoip).map_err(|e| {
+        ImportError::Store(flowlens_store::StoreError::Writer(format!(
+            "{e} (or set enrichment.geoip.required to false)"
+        )))
+    })?;
+    let interfaces = Arc::new(crate::enrich::Interfaces::new(
+        &o.config.exporters,
+        &o.config.interface_rules,
+    ));
+    interfaces.load(&store)?;
+    let setup = crate::enrich::EnrichSetup::new(
+        Arc::new(geo),
+        Arc::new(crate::enrich::Classifier::open(&o.config.classification.rules, &store)?),
+        interfaces.clone(),
+        &o.config.enrichment,
+    );
+    let mut enricher = setup.enricher(true);
     let writer = Writer::start(&store)?;
     let stats = writer.stats().clone();
     let dedup = o.dedup.map(|(ttl, max)| Dedup::new(ttl, max));
@@ -116,8 +136,9 @@ pub fn run(o: &ImportOptions) -> Result<ImportSummary, ImportError> {
     let mut s = ImportSummary::default();
     let mut pending: Vec<Flow> = Vec::with_capacity(IMPORT_BATCH);
     let done_before = Arc::new(AtomicU64::new(0));
-    let send = |pending: &mut Vec<Flow>, s: &mut ImportSummary| -> Result<(), ImportError> {
-        let batch = std::mem::replace(pending, Vec::with_capacity(IMPORT_BATCH));
+    let mut send = |pending: &mut Vec<Flow>, s: &mut ImportSummary| -> Result<(), ImportError> {
+        let mut batch = std::mem::replace(pending, Vec::with_capacity(IMPORT_BATCH));
+        enricher.enrich_all(&mut batch);
         let n = batch.len() as u64;
         writer.send(batch)?;
         s.stored += n;
@@ -152,6 +173,11 @@ pub fn run(o: &ImportOptions) -> Result<ImportSummary, ImportError> {
             for e in &out.errors {
                 *s.errors.entry(e.code()).or_default() += 1;
             }
+            for op in &out.options {
+                if let Some(i) = op.if_index {
+                    interfaces.learn(d.src.ip(), i, op.if_name.as_deref(), op.if_description.as_deref());
+                }
+            }
             for r in out.flows.drain(..) {
                 s.flows += 1;
                 s.first = Some(s.first.map_or(r.time_received, |t| t.min(r.time_received)));
@@ -185,6 +211,7 @@ pub fn run(o: &ImportOptions) -> Result<ImportSummary, ImportError> {
     send(&mut pending, &mut s)?;
     bar.set_message("writing");
     writer.close();
+    interfaces.save(&store, crate::serve::now().as_millis() / 1_000);
     bar.finish_and_clear();
     let failed = stats.failed_rows.load(Ordering::Relaxed);
     if failed > 0 {

@@ -487,6 +487,32 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
         e.geoip.reload_check.to_string(),
         "1s to 1d",
     );
+    let mut addresses = Vec::new();
+    for (i, e) in c.exporters.iter().enumerate() {
+        let a = e.address.to_canonical();
+        check(
+            !addresses.contains(&a),
+            &format!("exporters[{i}].address"),
+            a.to_string(),
+            "each exporter once",
+        );
+        addresses.push(a);
+        for (what, v) in std::iter::once(("name", &e.name)).chain(e.interfaces.values().flat_map(|f| {
+            [
+                ("interfaces.*.name", &f.name),
+                ("interfaces.*.description", &f.description),
+            ]
+        })) {
+            if let Some(v) = v {
+                check(
+                    !v.is_empty() && v.chars().count() <= crate::enrich::limits::MAX_INTERFACE_TEXT,
+                    &format!("exporters[{i}].{what}"),
+                    format!("\"{}\"", v.chars().take(40).collect::<String>()),
+                    "1 to 256 characters",
+                );
+            }
+        }
+    }
     for (i, r) in c.classification.rules.iter().enumerate() {
         if let Err(e) = crate::enrich::classify::check_rule(r) {
             check(false, &format!("classification.rules[{i}]"), r.cidr.to_string(), &e);

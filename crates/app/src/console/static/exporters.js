@@ -31,12 +31,19 @@
     try {
       const r = await api('/api/v1/exporters/' + encodeURIComponent(addr), FL.query());
       const secs = Math.max(1, (new Date(r.range.until) - new Date(r.range.since)) / 1000);
+      const util = (p) => (p == null ? '' : FL.bar(Math.min(1, p / 100), p.toFixed(p < 10 ? 1 : 0) + '%'));
       const ifCols = [
         { label: 'Index', num: true, value: (i) => (i.index == null ? '(none)' : String(i.index)) },
+        { label: 'Name', value: (i) => el('span', { class: 'mono', title: i.description || '' }, i.name || '') },
+        { label: 'Description', value: (i) => i.description || '' },
+        { label: 'Speed', num: true, value: (i) => (i.speed_bps ? FL.bps(i.speed_bps) : '') },
+        { label: 'Boundary', value: (i) => [i.boundary, i.connectivity, i.provider].filter(Boolean).join(' · ') },
         { label: 'In', num: true, value: (i) => FL.bps((i.in.bytes * 8) / secs) },
+        { label: 'In use', num: true, value: (i) => util(i.utilisation_in_percent) },
         { label: 'In bytes', num: true, value: (i) => FL.bytes(i.in.bytes) },
         { label: 'In flows', num: true, value: (i) => FL.count(i.in.flows) },
         { label: 'Out', num: true, value: (i) => FL.bps((i.out.bytes * 8) / secs) },
+        { label: 'Out use', num: true, value: (i) => util(i.utilisation_out_percent) },
         { label: 'Out bytes', num: true, value: (i) => FL.bytes(i.out.bytes) },
         { label: 'Out flows', num: true, value: (i) => FL.count(i.out.flows) },
         { label: '', value: (i) => (i.index == null ? '' : el('a', { href: FL.href('/flows', { filter: 'exporter ' + addr + ' and (in if ' + i.index + ' or out if ' + i.index + ')' }) }, 'flows')) },
