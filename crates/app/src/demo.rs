@@ -14,7 +14,11 @@ use flowlens_store::{Flow, Store, StoreConfig, Writer};
 use flowlens_wire::encode::generate::TrafficGen;
 use flowlens_wire::Timestamp;
 
-use crate::config::{ClassRule, Config, Environment, ListenProtocol, Listener, LogLevel};
+use crate::config::units::BitRate;
+use crate::config::{
+    Boundary, ClassRule, Config, Environment, ExporterConfig, InterfaceConfig, InterfaceRule, ListenProtocol, Listener,
+    LogLevel,
+};
 use crate::serve::{self, ServeError, Service};
 use crate::simulate::{self, SimOptions, SimProtocol};
 
@@ -76,6 +80,26 @@ pub fn config(o: &DemoOptions, data_dir: PathBuf) -> Config {
         internal: Some(true),
         priority: ClassRule::DEFAULT_PRIORITY,
     };
+    c.exporters = demo_exporters();
+    c.interface_rules = vec![
+        InterfaceRule {
+            description: Some("transit*".into()),
+            boundary: Some(Boundary::External),
+            connectivity: Some("transit".into()),
+            ..InterfaceRule::default()
+        },
+        InterfaceRule {
+            description: Some("peering*".into()),
+            boundary: Some(Boundary::External),
+            connectivity: Some("peering".into()),
+            ..InterfaceRule::default()
+        },
+        InterfaceRule {
+            interface: Some("ge-*".into()),
+            boundary: Some(Boundary::Internal),
+            ..InterfaceRule::default()
+        },
+    ];
     c.classification.rules = vec![
         rule("10.0.0.0/16", "office", None, None, "Berlin"),
         rule(
@@ -101,6 +125,48 @@ pub fn config(o: &DemoOptions, data_dir: PathBuf) -> Config {
     c
 }
 
+/// Names for the simulated routers and the interfaces the generator uses
+/// (two uplinks, four access ports), as an operator would configure them.
+fn demo_exporters() -> Vec<ExporterConfig> {
+    let mut out = Vec::new();
+    for &(protocol, n, _, base) in EXPORTERS {
+        let kind = match protocol {
+            SimProtocol::V9 => "edge",
+            SimProtocol::Ipfix => "core",
+            SimProtocol::Sflow => "switch",
+            SimProtocol::V5 => "branch",
+        };
+        for i in 0..n {
+            let mut interfaces = std::collections::BTreeMap::new();
+            let uplink = |name: &str, description: &str| InterfaceConfig {
+                name: Some(name.into()),
+                description: Some(description.into()),
+                speed: Some(BitRate(10_000_000_000)),
+                ..InterfaceConfig::default()
+            };
+            interfaces.insert(1, uplink("xe-0/0/1", "transit: Example Transit"));
+            interfaces.insert(2, uplink("xe-0/0/2", "peering: Example IX"));
+            for port in 10..14u32 {
+                interfaces.insert(
+                    port,
+                    InterfaceConfig {
+                        name: Some(format!("ge-0/1/{}", port - 10)),
+                        description: Some(format!("access floor {}", port - 9)),
+                        speed: Some(BitRate(1_000_000_000)),
+                        ..InterfaceConfig::default()
+                    },
+                );
+            }
+            out.push(ExporterConfig {
+                address: exporter_addr(base, i).ip(),
+                name: Some(format!("{kind}-{}", i + 1)),
+                interfaces,
+            });
+        }
+    }
+    out
+}
+
 fn exporter_addr(base: u32, i: usize) -> SocketAddr {
     let k = base + i as u32;
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, (k >> 8) as u8, k as u8)), 0)
@@ -108,11 +174,8 @@ fn exporter_addr(base: u32, i: usize) -> SocketAddr {
 
 /// Writes `o.history` of traffic ending now, second by second, with the
 /// same exporters, mix and spikes as the live simulators.
-pub fn write_history(
-    o: &DemoOptions,
-    data_dir: &std::path::Path,
-    mut progress: impl FnMut(f64),
-) -> Result<u64, ServeError> {
+pub fn write_history(o: &DemoOptions, c: &Config, mut progress: impl FnMut(f64)) -> Result<u64, ServeError> {
+    let data_dir = &c.storage.data_dir;
     let secs = o.history.as_secs();
     if secs == 0 {
         return Ok(0);
@@ -122,6 +185,15 @@ pub fn write_history(
         flush_interval: Duration::from_secs(1),
     })?;
     let writer = Writer::start(&store)?;
+    // History is classified like live flows (there are no GeoIP databases
+    // in the demo).
+    let setup = crate::enrich::EnrichSetup::new(
+        Arc::new(crate::enrich::GeoIp::disabled()),
+        Arc::new(crate::enrich::Classifier::from_config(&c.classification.rules)),
+        Arc::new(crate::enrich::Interfaces::new(&[], &[])),
+        &c.enrichment,
+    );
+    let mut enricher = setup.enricher(true);
     let mut gens: Vec<(TrafficGen, f64, bool)> = Vec::new();
     for &(protocol, n, share, base) in EXPORTERS {
         let sflow = protocol == SimProtocol::Sflow;
@@ -158,11 +230,13 @@ pub fn write_history(
         }
         if pending.len() >= HISTORY_BATCH {
             written += pending.len() as u64;
+            enricher.enrich_all(&mut pending);
             writer.send(std::mem::replace(&mut pending, Vec::with_capacity(HISTORY_BATCH)))?;
             progress(s as f64 / secs as f64);
         }
     }
     written += pending.len() as u64;
+    enricher.enrich_all(&mut pending);
     writer.send(pending)?;
     writer.close();
     progress(1.0);
@@ -189,7 +263,7 @@ pub fn run(o: DemoOptions) -> Result<(), ServeError> {
             data_dir.display()
         );
         let t = std::time::Instant::now();
-        let n = write_history(&o, &data_dir, |f| {
+        let n = write_history(&o, &c, |f| {
             if tty {
                 eprint!("\r  {:>3.0}%", f * 100.0);
                 let _ = std::io::stderr().flush();
