@@ -459,11 +459,15 @@ fn geoip_enriches_flows_and_a_replaced_database_is_used_without_a_restart() {
                 "FLOWLENS_ENRICHMENT__GEOIP__ASN",
                 geo.join("GeoLite2-ASN-Test.mmdb").to_str().unwrap(),
             ),
+            (
+                "FLOWLENS_ENRICHMENT__GEOIP__CITY",
+                geo.join("GeoIP2-City-Test.mmdb").to_str().unwrap(),
+            ),
             ("FLOWLENS_ENRICHMENT__GEOIP__RELOAD_CHECK", "1s"),
         ],
     );
     let st = s.status();
-    assert_eq!(st["enrichment"]["databases"].as_array().unwrap().len(), 2, "{st}");
+    assert_eq!(st["enrichment"]["databases"].as_array().unwrap().len(), 3, "{st}");
     // 149.101.100.0/28 is in GeoIP2-Country-Test only; 1.128.0.0/11 is
     // AS1221 (Telstra) in the ASN database.
     let ingest = |src: &str| {
@@ -508,6 +512,13 @@ fn geoip_enriches_flows_and_a_replaced_database_is_used_without_a_restart() {
         assert_eq!(f["dst_as"], 1221);
         assert_eq!(f["dst_as_name"], "Telstra Pty Ltd");
     }
+    // A city for an address the City database knows (London, README #4).
+    ingest("81.2.69.160");
+    std::thread::sleep(Duration::from_millis(1_500));
+    let (_, body) = http_get(s.http, "/api/v1/flows?filter=src%20host%2081.2.69.160&since=10m");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["flows"][0]["src_city"], "London", "{v}");
+    assert_eq!(v["flows"][0]["src_country"], "GB");
     let (_, body) = http_get(s.http, "/api/v1/top?by=dst_as&since=10m&filter=net%20149.101.100.0/28");
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["rows"][0]["names"]["dst_as"], "Telstra Pty Ltd", "{v}");
@@ -520,7 +531,7 @@ fn geoip_enriches_flows_and_a_replaced_database_is_used_without_a_restart() {
     // duplicates are removed by design, and counted).
     let dropped = st["flows"]["dropped"].as_object().unwrap();
     assert!(dropped.keys().all(|k| k == "duplicate"), "{}", st["flows"]);
-    assert_eq!(st["flows"]["received"], sent["flows"].as_u64().unwrap() + 2);
+    assert_eq!(st["flows"]["received"], sent["flows"].as_u64().unwrap() + 3);
     assert!(st["enrichment"]["cache"]["misses"].as_u64().unwrap() > 0);
     let (ok, _, log) = s.stop();
     assert!(ok, "{log}");

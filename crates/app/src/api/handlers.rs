@@ -262,6 +262,15 @@ pub fn flow_json(f: &Flow, scaled: bool, names: &Databases, interfaces: &Interfa
                 m.insert(format!("{side}_internal"), json!(i));
             }
         }
+        // Cities are looked up when answering (a City database is optional
+        // and large; flows store the country).
+        if names.has_city() {
+            for (key, ip) in [("src_city", f.record.src_addr), ("dst_city", f.record.dst_addr)] {
+                if let Some(c) = ip.and_then(|ip| names.city(ip)) {
+                    m.insert(key.into(), json!(c));
+                }
+            }
+        }
         for (key, index) in [("in_if_name", f.record.in_if), ("out_if_name", f.record.out_if)] {
             if let Some(n) = index.and_then(|i| interfaces.info(f.record.exporter.ip(), i).name) {
                 m.insert(key.into(), json!(n));

@@ -191,7 +191,7 @@ pub mod schema {
                 "src_net": text(), "dst_net": text(), "src_env": text(), "dst_env": text(),
                 "src_dc": text(), "dst_dc": text(), "src_location": text(), "dst_location": text(),
                 "src_internal": { "type": "boolean" }, "dst_internal": { "type": "boolean" },
-                "in_if_name": text(), "out_if_name": text(),
+                "in_if_name": text(), "out_if_name": text(), "src_city": text(), "dst_city": text(),
             },
             "required": ["exporter", "protocol", "time_received"],
         })

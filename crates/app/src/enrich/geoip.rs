@@ -198,6 +198,17 @@ impl Databases {
         Ok(r.decode::<geoip2::Asn>()?.and_then(|a| a.autonomous_system_number))
     }
 
+    /// The city of an address (City database only), for answers.
+    pub fn city(&self, ip: IpAddr) -> Option<String> {
+        let db = self.city.as_ref()?;
+        let c = db.reader.lookup(ip).ok()?.decode::<geoip2::City>().ok()??;
+        c.city.names.english.map(str::to_string)
+    }
+
+    pub fn has_city(&self) -> bool {
+        self.city.is_some()
+    }
+
     pub fn as_name(&self, asn: u32) -> Option<&Arc<str>> {
         self.as_names.get(&asn)
     }

@@ -30,6 +30,8 @@
     ['dst_as_name', 'Dst AS name', (f) => f.dst_as_name],
     ['src_country', 'Src country', (f) => f.src_country],
     ['dst_country', 'Dst country', (f) => f.dst_country],
+    ['src_city', 'Src city', (f) => f.src_city],
+    ['dst_city', 'Dst city', (f) => f.dst_city],
     ['src_net', 'Src network', (f) => f.src_net],
     ['dst_net', 'Dst network', (f) => f.dst_net],
     ['src_env', 'Src env', (f) => f.src_env],
