@@ -10,6 +10,7 @@ pub mod demo;
 pub mod enrich;
 pub mod flowjson;
 pub mod import;
+pub mod metrics;
 pub mod query;
 pub mod serve;
 pub mod simulate;

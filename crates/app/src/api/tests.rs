@@ -108,6 +108,7 @@ pub(crate) fn fixture(name: &str) -> Fixture {
         dedup: None,
         telemetry: telemetry.clone(),
         enrich: Arc::new(crate::enrich::EnrichSetup::disabled()),
+        traffic: crate::metrics::traffic(&config),
     };
     let status = StatusSource {
         config,

@@ -487,6 +487,49 @@ fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result<(), Config
         e.geoip.reload_check.to_string(),
         "1s to 1d",
     );
+    let m = &c.metrics;
+    count!(m.max_series, "metrics.max_series", 1, crate::metrics::MAX_SERIES_LIMIT);
+    check(
+        m.path.starts_with('/') && !m.path.starts_with("/api/") && m.path.len() > 1,
+        "metrics.path",
+        m.path.clone(),
+        "a path such as /metrics (not under /api/)",
+    );
+    let metric_name = |s: &str| {
+        !s.is_empty()
+            && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    check(
+        metric_name(&m.namespace),
+        "metrics.namespace",
+        m.namespace.clone(),
+        "letters, digits and _",
+    );
+    if let Some(sub) = &m.subsystem {
+        check(
+            metric_name(sub),
+            "metrics.subsystem",
+            sub.clone(),
+            "letters, digits and _",
+        );
+    }
+    for k in m.labels.keys() {
+        check(
+            metric_name(k) && !k.starts_with("__"),
+            "metrics.labels",
+            k.clone(),
+            "label names of letters, digits and _",
+        );
+    }
+    for w in &m.windows {
+        check(
+            w.0.as_secs() % 60 == 0 && (60..=3_600).contains(&w.0.as_secs()),
+            "metrics.windows",
+            w.to_string(),
+            "whole minutes from 1m to 1h",
+        );
+    }
     let mut addresses = Vec::new();
     for (i, e) in c.exporters.iter().enumerate() {
         let a = e.address.to_canonical();

@@ -34,6 +34,7 @@ pub struct Config {
     pub exporters: Vec<ExporterConfig>,
     /// Rules that classify interfaces by exporter and interface names.
     pub interface_rules: Vec<InterfaceRule>,
+    pub metrics: Metrics,
     pub web: Web,
     pub logging: Logging,
     pub limits: Limits,
@@ -343,6 +344,95 @@ impl Default for Enrichment {
 pub enum AsnSource {
     Flow,
     Geoip,
+}
+
+/// The Prometheus endpoint: traffic over chosen dimensions and windows,
+/// and the service's own health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Metrics {
+    pub enabled: bool,
+    /// Where Prometheus scrapes.
+    pub path: String,
+    /// Metric names are `<namespace>_<subsystem>_<name>`.
+    pub namespace: String,
+    pub subsystem: Option<String>,
+    /// Static labels on every series (environment, datacenter, collector_id, …).
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Traffic series are split by these.
+    pub dimensions: Vec<MetricDim>,
+    /// Groups of dimensions turned on as a whole.
+    pub groups: MetricGroups,
+    /// Windows of `bandwidth_bps` (whole minutes, up to 1h).
+    pub windows: Vec<Dur>,
+    /// Most traffic series; further label combinations fold into `other`.
+    pub max_series: usize,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            enabled: true,
+            path: "/metrics".into(),
+            namespace: "flow".into(),
+            subsystem: None,
+            labels: Default::default(),
+            dimensions: vec![MetricDim::Exporter, MetricDim::Protocol],
+            groups: MetricGroups::default(),
+            windows: vec![Dur::secs(60), Dur::secs(300), Dur::secs(900), Dur::secs(3_600)],
+            max_series: 2_000,
+        }
+    }
+}
+
+/// A traffic dimension of the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricDim {
+    SrcAddr,
+    DstAddr,
+    Protocol,
+    SrcPort,
+    DstPort,
+    InIf,
+    OutIf,
+    Exporter,
+    SrcCountry,
+    DstCountry,
+    SrcAsn,
+    DstAsn,
+}
+
+impl MetricDim {
+    pub fn label(self) -> &'static str {
+        match self {
+            MetricDim::SrcAddr => "src_addr",
+            MetricDim::DstAddr => "dst_addr",
+            MetricDim::Protocol => "protocol",
+            MetricDim::SrcPort => "src_port",
+            MetricDim::DstPort => "dst_port",
+            MetricDim::InIf => "in_if",
+            MetricDim::OutIf => "out_if",
+            MetricDim::Exporter => "exporter",
+            MetricDim::SrcCountry => "src_country",
+            MetricDim::DstCountry => "dst_country",
+            MetricDim::SrcAsn => "src_asn",
+            MetricDim::DstAsn => "dst_asn",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricGroups {
+    /// src_port, dst_port
+    pub ports: bool,
+    /// in_if, out_if
+    pub interfaces: bool,
+    /// src_country, dst_country
+    pub geo: bool,
+    /// src_asn, dst_asn
+    pub asn: bool,
 }
 
 /// One exporter as the configuration names it.

@@ -187,12 +187,42 @@ pub fn router(state: Arc<AppState>) -> Router {
     for route in routes(limit) {
         r = r.route(route.path, route.handler);
     }
+    let m = &state.status.config.metrics;
+    if m.enabled {
+        r = r.route(&m.path.clone(), get(metrics_handler));
+    }
     let r = r
         .merge(crate::console::router())
         .fallback(not_found)
         .layer(CompressionLayer::new())
         .with_state(state);
     crate::console::security_headers(r)
+}
+
+/// Prometheus scrapes: OpenMetrics when the scraper asks for it, the
+/// Prometheus text format otherwise.
+async fn metrics_handler(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let open = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/openmetrics-text"));
+    let text = crate::metrics::render(&s);
+    if open {
+        (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            crate::metrics::to_prometheus_text(&text),
+        )
+            .into_response()
+    }
 }
 
 /// A page for browsers, the JSON error for the API and everything else.

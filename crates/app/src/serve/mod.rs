@@ -183,6 +183,7 @@ impl Service {
                 interfaces.clone(),
                 &config.enrichment,
             )),
+            traffic: crate::metrics::traffic(&config),
         };
         let limits = DecoderLimits {
             max_exporters: std::num::NonZeroUsize::new(config.limits.max_exporters)

@@ -28,6 +28,8 @@ pub struct Sinks {
     pub telemetry: Arc<Telemetry>,
     /// Enrichment: workers make their own enricher from it.
     pub enrich: Arc<crate::enrich::EnrichSetup>,
+    /// Traffic series for the Prometheus endpoint.
+    pub traffic: Arc<crate::metrics::Traffic>,
 }
 
 impl Sinks {
@@ -59,6 +61,7 @@ impl Sinks {
         if flows.is_empty() {
             return Some(0);
         }
+        self.traffic.record(&flows, super::now().as_millis().div_euclid(1_000));
         if self.live.receiver_count() > 0 {
             let _ = self.live.send(Arc::new(flows.clone()));
         }
