@@ -21,16 +21,17 @@ pub use traffic::Traffic;
 use crate::serve::http::AppState;
 use crate::serve::telemetry::{lock, DatagramDrop, FlowDrop};
 
-/// Largest `metrics.max_series`.
-pub const MAX_SERIES_LIMIT: usize = 100_000;
+/// Largest `metrics.max_series` (each series keeps an hour of 10-second
+/// buckets: about 3 KB).
+pub const MAX_SERIES_LIMIT: usize = 20_000;
 
 /// The traffic series at scrape time.
 #[derive(Debug)]
 struct TrafficCollector {
     dims: Vec<&'static str>,
     series: Vec<(Vec<String>, traffic::Series)>,
-    windows: Vec<(String, usize)>,
-    now_minute: i64,
+    windows: Vec<(String, u64)>,
+    now_secs: i64,
     folded: u64,
 }
 
@@ -59,15 +60,15 @@ impl Collector for TrafficCollector {
         }
         let mut m = enc.encode_descriptor(
             "bandwidth_bps",
-            "Bits per second over the window's last complete minutes, per series.",
+            "Bits per second over the window (complete 10-second buckets before the scrape), per series.",
             None,
             MetricType::Gauge,
         )?;
         for (values, s) in &self.series {
-            for (w, minutes) in &self.windows {
+            for (w, secs) in &self.windows {
                 let mut l = labels(&self.dims, values);
                 l.push(("window".into(), w.clone()));
-                ConstGauge::new(s.bandwidth(self.now_minute, *minutes)).encode(m.encode_family(&l)?)?;
+                ConstGauge::new(s.bandwidth(self.now_secs, *secs)).encode(m.encode_family(&l)?)?;
             }
         }
         let m = enc.encode_descriptor(
@@ -310,12 +311,8 @@ pub fn render(s: &AppState) -> String {
     r.register_collector(Box::new(TrafficCollector {
         dims: tr.dims().iter().map(|d| d.label()).collect(),
         series: tr.snapshot(),
-        windows: m
-            .windows
-            .iter()
-            .map(|w| (w.to_string(), (w.0.as_secs() / 60) as usize))
-            .collect(),
-        now_minute: crate::serve::now().as_millis().div_euclid(60_000),
+        windows: m.windows.iter().map(|w| (w.to_string(), w.0.as_secs())).collect(),
+        now_secs: crate::serve::now().as_millis().div_euclid(1_000),
         folded: tr.folded.load(Ordering::Relaxed),
     }));
     r.register_collector(Box::new(health(s)));

@@ -61,22 +61,26 @@ fn a_flood_of_spoofed_sources_stays_under_the_cap() {
 }
 
 #[test]
-fn bandwidth_is_over_whole_past_minutes() {
+fn bandwidth_is_over_complete_buckets_before_the_scrape() {
     let t = Traffic::new(&Metrics::default());
     let a: IpAddr = "10.0.0.1".parse().unwrap();
-    let m0 = 1_767_225_600 / 60;
-    // 60,000 bytes in each of 5 minutes, then one more in the current one.
-    for k in 0..5 {
-        t.record(&[flow(a, 6, 60_000, 1)], (m0 + k) * 60 + 1);
+    let t0 = 1_767_225_600; // a multiple of 10 s
+                            // 10,000 bytes in each 10-second bucket for 2 minutes, then a burst in
+                            // the bucket being filled (not counted yet).
+    for k in 0..12 {
+        t.record(&[flow(a, 6, 10_000, 1)], t0 + k * 10 + 3);
     }
-    t.record(&[flow(a, 6, 999_999, 1)], (m0 + 5) * 60 + 1);
+    t.record(&[flow(a, 6, 999_999, 1)], t0 + 120 + 1);
     let (_, s) = t.snapshot().pop().unwrap();
-    let now = m0 + 5;
-    assert_eq!(s.bandwidth(now, 1), 60_000.0 * 8.0 / 60.0, "the last complete minute");
-    assert_eq!(s.bandwidth(now, 5), 60_000.0 * 8.0 / 60.0);
-    assert_eq!(s.bandwidth(now, 15), 5.0 * 60_000.0 * 8.0 / 900.0);
+    let now = t0 + 125;
+    assert_eq!(s.bandwidth(now, 60), 6.0 * 10_000.0 * 8.0 / 60.0);
+    assert_eq!(
+        s.bandwidth(now, 300),
+        12.0 * 10_000.0 * 8.0 / 300.0,
+        "only 2 minutes had traffic"
+    );
     // An hour later without traffic: nothing.
-    assert_eq!(s.bandwidth(now + 61, 5), 0.0);
+    assert_eq!(s.bandwidth(now + 3_700, 300), 0.0);
 }
 
 #[test]

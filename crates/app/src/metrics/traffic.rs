@@ -1,6 +1,6 @@
 //! Traffic series for Prometheus: flows, bytes and packets per label
-//! combination, and bytes per minute for the last hour (bandwidth over any
-//! whole-minute window). The number of series is capped: a combination
+//! combination, and bytes per 10-second bucket for the last hour
+//! (bandwidth over any whole-minute window, sliding by 10 s). The number of series is capped: a combination
 //! that would pass the cap is added to one `other` series and counted.
 
 use std::collections::HashMap;
@@ -14,8 +14,12 @@ use flowlens_store::Flow;
 
 use crate::config::{MetricDim, Metrics};
 
-/// Minutes of history per series (the longest window).
-pub const MINUTES: usize = 60;
+/// Width of a bandwidth bucket, seconds.
+pub const BUCKET_SECS: i64 = 10;
+
+/// Buckets of history per series: the longest window (1 h) and the one
+/// being filled.
+pub const BUCKETS: usize = 361;
 
 /// The most dimensions a series can have (every `MetricDim`).
 pub const MAX_DIMS: usize = 12;
@@ -43,10 +47,10 @@ pub struct Series {
     pub flows: u64,
     pub bytes: u64,
     pub packets: u64,
-    /// Bytes per minute, ring indexed by absolute minute.
-    minutes: [u64; MINUTES],
-    /// The absolute minute of the newest slot.
-    minute: i64,
+    /// Bytes per bucket, a ring indexed by absolute bucket number.
+    buckets: Box<[u64; BUCKETS]>,
+    /// The absolute bucket number of the newest slot.
+    bucket: i64,
 }
 
 impl Default for Series {
@@ -55,44 +59,51 @@ impl Default for Series {
             flows: 0,
             bytes: 0,
             packets: 0,
-            minutes: [0; MINUTES],
-            minute: 0,
+            buckets: Box::new([0; BUCKETS]),
+            bucket: 0,
         }
     }
 }
 
 impl Series {
-    /// Moves the ring to `minute`, zeroing the minutes passed over.
-    fn advance(&mut self, minute: i64) {
-        if minute <= self.minute {
-            return;
-        }
-        let gap = (minute - self.minute).min(MINUTES as i64);
-        for k in 1..=gap {
-            self.minutes[((self.minute + k).rem_euclid(MINUTES as i64)) as usize] = 0;
-        }
-        self.minute = minute;
+    fn slot(b: i64) -> usize {
+        b.rem_euclid(BUCKETS as i64) as usize
     }
 
-    fn add(&mut self, minute: i64, flows: u64, bytes: u64, packets: u64) {
-        self.advance(minute);
+    /// Moves the ring to bucket `b`, zeroing the buckets passed over.
+    fn advance(&mut self, b: i64) {
+        if b <= self.bucket {
+            return;
+        }
+        let gap = (b - self.bucket).min(BUCKETS as i64);
+        for k in 1..=gap {
+            self.buckets[Self::slot(self.bucket + k)] = 0;
+        }
+        self.bucket = b;
+    }
+
+    fn add(&mut self, now_secs: i64, flows: u64, bytes: u64, packets: u64) {
+        let b = now_secs.div_euclid(BUCKET_SECS);
+        self.advance(b);
         self.flows += flows;
         self.bytes += bytes;
         self.packets += packets;
-        if minute > self.minute - MINUTES as i64 {
-            self.minutes[minute.rem_euclid(MINUTES as i64) as usize] += bytes;
-        }
+        self.buckets[Self::slot(b)] += bytes;
     }
 
-    /// Bits per second over the last `w` complete minutes before `now`.
-    pub fn bandwidth(&self, now_minute: i64, w: usize) -> f64 {
-        let mut s = self.clone();
-        s.advance(now_minute);
-        let w = w.clamp(1, MINUTES - 1) as i64;
-        let bytes: u64 = (1..=w)
-            .map(|k| s.minutes[((now_minute - k).rem_euclid(MINUTES as i64)) as usize])
+    /// Bits per second over the last `window_secs` (a multiple of the
+    /// bucket) of complete buckets before `now_secs`.
+    pub fn bandwidth(&self, now_secs: i64, window_secs: u64) -> f64 {
+        let now = now_secs.div_euclid(BUCKET_SECS);
+        let n = ((window_secs as i64) / BUCKET_SECS).clamp(1, BUCKETS as i64 - 1);
+        // Buckets newer than this series' newest are empty; older than the
+        // ring's reach are gone.
+        let bytes: u64 = (1..=n)
+            .map(|k| now - k)
+            .filter(|&b| b <= self.bucket && b > self.bucket - BUCKETS as i64)
+            .map(|b| self.buckets[Self::slot(b)])
             .sum();
-        bytes as f64 * 8.0 / (w * 60) as f64
+        bytes as f64 * 8.0 / (n * BUCKET_SECS) as f64
     }
 }
 
@@ -183,7 +194,6 @@ impl Traffic {
         if flows.is_empty() {
             return;
         }
-        let minute = now_secs.div_euclid(60);
         let mut folded = 0u64;
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let inner = &mut *g;
@@ -195,14 +205,14 @@ impl Traffic {
                 s
             } else if inner.series.len() < self.max_series {
                 inner.series.entry(key).or_insert_with(|| Series {
-                    minute,
+                    bucket: now_secs.div_euclid(BUCKET_SECS),
                     ..Series::default()
                 })
             } else {
                 folded += 1;
                 &mut inner.other
             };
-            s.add(minute, 1, bytes, packets);
+            s.add(now_secs, 1, bytes, packets);
         }
         drop(g);
         if folded > 0 {
@@ -215,6 +225,10 @@ impl Traffic {
     pub fn snapshot(&self) -> Vec<(Vec<String>, Series)> {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let mut out: Vec<(Vec<String>, Series)> = g.series.iter().map(|(k, s)| (self.labels(k), s.clone())).collect();
+        drop(g);
+        // A stable order: scrapes and diffs read the same.
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if g.other.flows > 0 {
             out.push((vec!["other".to_string(); self.dims.len()], g.other.clone()));
         }
