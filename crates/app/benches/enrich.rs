@@ -113,5 +113,43 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The metrics aggregator per flow (target ≤ 50 ns) and a scrape with the
+/// series cap reached (target ≤ 50 ms).
+fn metrics(c: &mut Criterion) {
+    use flowlens_app::config::{MetricDim, Metrics};
+    use flowlens_app::metrics::{encode_traffic, Traffic};
+    let now = 1_767_225_600i64;
+    // Default dimensions (exporter, protocol): few series, the common case.
+    let m = Metrics::default();
+    let t = Traffic::new(&m);
+    let addrs: Vec<IpAddr> = (0..1_000u32)
+        .map(|i| IpAddr::from((0x0a00_0000u32 + i).to_be_bytes()))
+        .collect();
+    let batch = flows(&addrs);
+    let mut g = c.benchmark_group("metrics");
+    g.throughput(Throughput::Elements(FLOWS as u64));
+    g.bench_function("record, exporter × protocol", |b| b.iter(|| t.record(&batch, now)));
+    // Addresses as labels: the cap (2,000) is reached, the rest folds.
+    let m = Metrics {
+        dimensions: vec![MetricDim::SrcAddr, MetricDim::DstAddr, MetricDim::Protocol],
+        ..Metrics::default()
+    };
+    let t = Traffic::new(&m);
+    let many: Vec<IpAddr> = (0..50_000u32)
+        .map(|i| IpAddr::from((0x0a00_0000u32 + i).to_be_bytes()))
+        .collect();
+    let wide = flows(&many);
+    g.bench_function("record, src × dst × protocol at the cap", |b| {
+        b.iter(|| t.record(&wide, now))
+    });
+    g.finish();
+    let mut g = c.benchmark_group("scrape");
+    g.sample_size(20);
+    g.bench_function("2,000 series × 4 windows", |b| {
+        b.iter(|| encode_traffic(&t, &m, now + 30).len())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, metrics);
 criterion_main!(benches);

@@ -257,8 +257,14 @@ fn item_template(path: &str) -> Option<Value> {
     }
 }
 
+/// Sections whose keys are the user's own names (not settings).
+const FREE_FORM: &[&str] = &["metrics.labels"];
+
 /// Unknown keys, with the nearest known one.
 fn check_keys(user: &Value, known: &Value, path: &str, errors: &mut Vec<String>) {
+    if FREE_FORM.contains(&path) {
+        return;
+    }
     let (Value::Mapping(u), Value::Mapping(k)) = (user, known) else {
         if let (Value::Sequence(items), Some(t)) = (user, item_template(path)) {
             for (i, item) in items.iter().enumerate() {

@@ -103,6 +103,7 @@ struct Health {
     cache_misses: u64,
     geoip_reloads: u64,
     uptime_seconds: u64,
+    processing: Option<prometheus_client::metrics::histogram::Histogram>,
 }
 
 impl Collector for Health {
@@ -239,6 +240,15 @@ impl Collector for Health {
             MetricType::Gauge,
         )?;
         ConstGauge::new(self.uptime_seconds as i64).encode(m)?;
+        if let Some(h) = &self.processing {
+            let m = enc.encode_descriptor(
+                "processing_duration_seconds",
+                "Time a decode worker spends on one received batch of datagrams.",
+                None,
+                MetricType::Histogram,
+            )?;
+            h.encode(m)?;
+        }
         Ok(())
     }
 }
@@ -269,6 +279,7 @@ fn health(s: &AppState) -> Health {
         cache_misses: e.stats.cache_misses.load(Ordering::Relaxed),
         geoip_reloads: e.geo.reloads.load(Ordering::Relaxed),
         uptime_seconds: t.started.elapsed().as_secs(),
+        processing: Some(t.processing.clone()),
         ..Health::default()
     };
     let mut by_ip: std::collections::BTreeMap<String, (u64, u64, u64)> = Default::default();
@@ -295,6 +306,25 @@ fn health(s: &AppState) -> Health {
     h
 }
 
+fn traffic_collector(tr: &Traffic, m: &crate::config::Metrics, now_secs: i64) -> TrafficCollector {
+    TrafficCollector {
+        dims: tr.dims().iter().map(|d| d.label()).collect(),
+        series: tr.snapshot(),
+        windows: m.windows.iter().map(|w| (w.to_string(), w.0.as_secs())).collect(),
+        now_secs,
+        folded: tr.folded.load(Ordering::Relaxed),
+    }
+}
+
+/// The traffic series alone as OpenMetrics text (the bench's scrape).
+pub fn encode_traffic(tr: &Traffic, m: &crate::config::Metrics, now_secs: i64) -> String {
+    let mut r = Registry::with_prefix(m.namespace.clone());
+    r.register_collector(Box::new(traffic_collector(tr, m, now_secs)));
+    let mut out = String::new();
+    let _ = prometheus_client::encoding::text::encode(&mut out, &r);
+    out
+}
+
 /// The metrics as OpenMetrics text.
 pub fn render(s: &AppState) -> String {
     let m = &s.status.config.metrics;
@@ -307,14 +337,11 @@ pub fn render(s: &AppState) -> String {
         .iter()
         .map(|(k, v)| (std::borrow::Cow::Owned(k.clone()), std::borrow::Cow::Owned(v.clone())));
     let mut r = Registry::with_prefix_and_labels(prefix, static_labels);
-    let tr = &s.sinks.traffic;
-    r.register_collector(Box::new(TrafficCollector {
-        dims: tr.dims().iter().map(|d| d.label()).collect(),
-        series: tr.snapshot(),
-        windows: m.windows.iter().map(|w| (w.to_string(), w.0.as_secs())).collect(),
-        now_secs: crate::serve::now().as_millis().div_euclid(1_000),
-        folded: tr.folded.load(Ordering::Relaxed),
-    }));
+    r.register_collector(Box::new(traffic_collector(
+        &s.sinks.traffic,
+        m,
+        crate::serve::now().as_millis().div_euclid(1_000),
+    )));
     r.register_collector(Box::new(health(s)));
     let mut out = String::new();
     let _ = prometheus_client::encoding::text::encode(&mut out, &r);

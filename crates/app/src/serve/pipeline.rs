@@ -101,7 +101,9 @@ impl Worker {
             match self.rx.recv_timeout(self.batch_delay) {
                 Ok(d) => {
                     t.decode_queues[self.index].fetch_sub(1, Ordering::Relaxed);
+                    let started = Instant::now();
                     self.decode(&mut decoder, &mut enricher, &d, &mut out, &mut pending);
+                    t.processing.observe(started.elapsed().as_secs_f64());
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
