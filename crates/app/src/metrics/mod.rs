@@ -84,6 +84,9 @@ impl Collector for TrafficCollector {
     }
 }
 
+/// A counter by its label value.
+type Count = (&'static str, u64);
+
 /// The service's own numbers at scrape time.
 #[derive(Debug, Default)]
 struct Health {
@@ -154,7 +157,7 @@ impl Collector for Health {
             "GeoIP database sets loaded after a change.",
             self.geoip_reloads,
         )?;
-        let families: [(&str, &str, &str, &Vec<(&'static str, u64)>); 3] = [
+        let families: [(&str, &str, &str, &[Count]); 3] = [
             (
                 "dropped_records",
                 "Flow records dropped, by reason.",
@@ -216,7 +219,7 @@ impl Collector for Health {
             ),
         ];
         for (name, help, t, get) in per_exporter {
-            let mut m = enc.encode_descriptor(name, help, None, t.clone())?;
+            let mut m = enc.encode_descriptor(name, help, None, t)?;
             for e in &self.exporters {
                 let l = [("exporter", e.0.as_str())];
                 if matches!(t, MetricType::Counter) {
