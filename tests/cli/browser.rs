@@ -109,10 +109,25 @@ impl Cdp {
         r["result"]["value"].clone()
     }
 
+    /// Evaluates `expr`; an exception (a page between two documents while
+    /// it navigates) is `null`, not a failure.
+    async fn probe(&mut self, expr: &str) -> Value {
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({ "expression": expr, "returnByValue": true, "awaitPromise": true }),
+            )
+            .await;
+        if r.get("exceptionDetails").is_some() {
+            return Value::Null;
+        }
+        r["result"]["value"].clone()
+    }
+
     /// Polls `expr` until it is true.
     async fn wait_for(&mut self, expr: &str, what: &str) {
         let deadline = Instant::now() + PAGE_TIMEOUT;
-        while self.eval(expr).await != json!(true) {
+        while self.probe(expr).await != json!(true) {
             assert!(Instant::now() < deadline, "timed out waiting for {what} ({expr})");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

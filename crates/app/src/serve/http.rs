@@ -1,7 +1,7 @@
 //! The HTTP side of the service: health, readiness, status, `POST
 //! /ingest`, and the JSON API of [`crate::api`], all in one router built by
-//! [`router`], with the web console of [`crate::console`]. (Metrics join it
-//! in their own issue.)
+//! [`router`], with the web console of [`crate::console`] and the
+//! Prometheus endpoint of [`crate::metrics`].
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
