@@ -287,7 +287,9 @@ impl Scratch {
                 Some(crate::netflow::legacy::uptime_to_time(ctx.export_time, up, ms))
             } else {
                 let init = self.sys_init.or(ctx.sys_init)?;
-                Some(Timestamp(init.0 + ms as i64 * 1_000_000))
+                // A hostile systemInitTimeMilliseconds can sit at the end of
+                // the range: saturate rather than overflow.
+                Some(Timestamp(init.0.saturating_add(i64::from(ms) * 1_000_000)))
             }
         };
         let delta = |us: u64| Timestamp(ctx.export_time.0 - (us.min(i64::MAX as u64 / 1000) as i64) * 1000);

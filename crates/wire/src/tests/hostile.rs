@@ -326,3 +326,35 @@ fn sampling_packet_interval_plus_space_overflowing_u64_does_not_panic() {
     assert_eq!(b.flows.len(), 1);
     assert_eq!(b.flows[0].sampling_rate, Some(1), "(MAX + MAX) / MAX, saturating");
 }
+
+/// Found by the IPFIX fuzz target (2026-11-23): a data record whose own
+/// systemInitTimeMilliseconds is near the end of the range, with an
+/// uptime-relative start time, overflowed the time arithmetic.
+#[test]
+fn record_level_system_init_at_the_end_of_time_does_not_overflow() {
+    let hex: String = [
+        "000a01e45553337e0000000600000000000200480400001000080004000c00040001000400020004000a0004000e0004",
+        "00070002000b00020004000100060001003c00010015000400a000080130000201310002013200040100001800000a77",
+        "004d004c0100e3c200010001000000000400010ec0a80201c0a8fd80000001040000000031b6c0a8fd02c0a8fd840000",
+        "025900000002007d0000000000008f0005009367ffb900837aa643a27aa643a20078006c00000003000400904f06a6a1",
+        "4f06ace10e9e12360000060000010e000000000000002c7503647a821d6300008f047800a291000003000088c14f06a3",
+        "e14fbb529ef4030039000040001100000000000000000118000000000046671e67f0268f0000046600000a003d010005",
+        "001d3d03400000000000ffffffffffffffffffffffffffffffffffffffffffffffffff0618040000000000000036b500",
+        "0031b6c0a8fd01e00000fb000000e800000001000000000000000014e914e91100040000000000000031c5000031c5",
+    ]
+    .concat();
+    let mut d: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    d[1] = 10;
+    let mut b = Batch::new();
+    let _ = Decoder::new().decode(&d, "192.0.2.1:2055".parse().unwrap(), Timestamp(0), &mut b);
+    // The record that overflowed before is decoded (it reached the time
+    // arithmetic, which panicked in checked builds); its end saturates.
+    let max = Some(Timestamp(i64::MAX));
+    assert!(
+        b.flows.iter().any(|f| f.time_start == max || f.time_end == max),
+        "{:?}",
+        b.flows.iter().map(|f| (f.time_start, f.time_end)).collect::<Vec<_>>()
+    );
+}
