@@ -212,6 +212,24 @@ fn apply(r: &mut ClassRule, m: &Map<String, Value>) -> Result<(), ApiError> {
     check_rule(r).map_err(bad)
 }
 
+/// Runs a change of the stored rules off the async threads, then rebuilds
+/// the rules in force so the next flows use it; answers its JSON.
+async fn change(s: Arc<AppState>, f: impl FnOnce(&AppState) -> Result<Value, ApiError> + Send + 'static) -> Response {
+    let done = tokio::task::spawn_blocking(move || {
+        let v = f(&s)?;
+        s.sinks.enrich.classes.reload(&s.store).map_err(ApiError::from_store)?;
+        Ok(v)
+    })
+    .await;
+    match done {
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(e)) => fail(e),
+        Err(_) => fail(ApiError::from_store(flowlens_store::StoreError::Meta(
+            "task failed".into(),
+        ))),
+    }
+}
+
 fn now_unix() -> i64 {
     crate::serve::now().as_millis() / 1_000
 }
@@ -239,10 +257,8 @@ async fn create(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesRejecti
     if let Err(e) = apply(&mut r, &m) {
         return fail(e);
     }
-    let st = s.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<Rule, ApiError> {
-        let classes = &st.sinks.enrich.classes;
-        if classes.current().rules().len() >= MAX_RULES {
+    change(s, move |st| {
+        if st.sinks.enrich.classes.current().rules().len() >= MAX_RULES {
             return Err(ApiError::bad(
                 "too_many_rules",
                 format!("{MAX_RULES} rules are in force already; delete some or merge networks"),
@@ -253,21 +269,13 @@ async fn create(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesRejecti
             .store
             .insert_rule(&rule.to_row(0, now_unix()))
             .map_err(ApiError::from_store)?;
-        classes.reload(&st.store).map_err(ApiError::from_store)?;
-        Ok(Rule {
+        Ok(rule_json(&Rule {
             id: id.to_string(),
             origin: Origin::Api,
             ..rule
-        })
+        }))
     })
-    .await;
-    match done {
-        Ok(Ok(rule)) => Json(rule_json(&rule)).into_response(),
-        Ok(Err(e)) => fail(e),
-        Err(_) => fail(ApiError::from_store(flowlens_store::StoreError::Meta(
-            "task failed".into(),
-        ))),
-    }
+    .await
 }
 
 /// A stored rule's id, or the answer for anything else.
@@ -298,8 +306,7 @@ async fn update(
         Ok(m) => m,
         Err(e) => return fail(e),
     };
-    let st = s.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<Rule, ApiError> {
+    change(s, move |st| {
         let rows = st.store.rules().map_err(ApiError::from_store)?;
         let row = rows
             .iter()
@@ -328,21 +335,9 @@ async fn update(
         {
             return Err(ApiError::not_found(format!("no classification rule {id}")));
         }
-        st.sinks
-            .enrich
-            .classes
-            .reload(&st.store)
-            .map_err(ApiError::from_store)?;
-        Ok(rule)
+        Ok(rule_json(&rule))
     })
-    .await;
-    match done {
-        Ok(Ok(rule)) => Json(rule_json(&rule)).into_response(),
-        Ok(Err(e)) => fail(e),
-        Err(_) => fail(ApiError::from_store(flowlens_store::StoreError::Meta(
-            "task failed".into(),
-        ))),
-    }
+    .await
 }
 
 async fn remove(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
@@ -350,19 +345,11 @@ async fn remove(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Respo
         Ok(id) => id,
         Err(e) => return fail(e),
     };
-    let st = s.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
+    change(s, move |st| {
         if !st.store.delete_rule(id).map_err(ApiError::from_store)? {
             return Err(ApiError::not_found(format!("no classification rule {id}")));
         }
-        st.sinks.enrich.classes.reload(&st.store).map_err(ApiError::from_store)
+        Ok(json!({ "deleted": id.to_string() }))
     })
-    .await;
-    match done {
-        Ok(Ok(())) => Json(json!({ "deleted": id.to_string() })).into_response(),
-        Ok(Err(e)) => fail(e),
-        Err(_) => fail(ApiError::from_store(flowlens_store::StoreError::Meta(
-            "task failed".into(),
-        ))),
-    }
+    .await
 }
