@@ -424,6 +424,20 @@ fn import_stores_what_decode_finds() {
     assert_eq!(stored, decoded);
 }
 
+/// Listener flags: NetFlow on `udp` of loopback, the other protocols off.
+fn netflow_only(udp: u16) -> Vec<String> {
+    [
+        "--netflow",
+        &format!("127.0.0.1:{udp}"),
+        "--ipfix",
+        "127.0.0.1:0",
+        "--sflow",
+        "127.0.0.1:0",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// `../shared/geoip` (MaxMind's test databases), or `None` (skip) outside CI.
 fn geoip() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/geoip");
@@ -445,14 +459,7 @@ fn geoip_enriches_flows_and_a_replaced_database_is_used_without_a_restart() {
     let udp = free_udp();
     let s = Running::start(
         "geoip",
-        &[
-            "--netflow".into(),
-            format!("127.0.0.1:{udp}"),
-            "--ipfix".into(),
-            "127.0.0.1:0".into(),
-            "--sflow".into(),
-            "127.0.0.1:0".into(),
-        ],
+        &netflow_only(udp),
         &[
             ("FLOWLENS_ENRICHMENT__GEOIP__COUNTRY", country.to_str().unwrap()),
             (
@@ -538,11 +545,6 @@ fn geoip_enriches_flows_and_a_replaced_database_is_used_without_a_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A free TCP port on loopback for a helper server.
-fn free_port() -> u16 {
-    free_tcp()
-}
-
 #[test]
 fn prometheus_scrapes_traffic_that_matches_the_simulator() {
     let have = |p: &str| {
@@ -574,14 +576,7 @@ fn prometheus_scrapes_traffic_that_matches_the_simulator() {
     let udp = free_udp();
     let s = Running::start(
         "prometheus",
-        &[
-            "--netflow".into(),
-            format!("127.0.0.1:{udp}"),
-            "--ipfix".into(),
-            "127.0.0.1:0".into(),
-            "--sflow".into(),
-            "127.0.0.1:0".into(),
-        ],
+        &netflow_only(udp),
         &[("FLOWLENS_METRICS__LABELS", "{collector_id: test}")],
     );
     // Steady traffic for 75 s: a 1-minute window full of it.
@@ -602,7 +597,7 @@ fn prometheus_scrapes_traffic_that_matches_the_simulator() {
         ),
     )
     .unwrap();
-    let prom_port = free_port();
+    let prom_port = free_tcp();
     let prom: SocketAddr = format!("127.0.0.1:{prom_port}").parse().unwrap();
     let mut child = Command::new("prometheus")
         .arg(format!("--config.file={}", conf.display()))
