@@ -15,7 +15,8 @@ use flowlens_store::{Filter, Store};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::handlers::{key_json, known, parse_ip, range_json, totals_json};
+use super::json::{key_json, parse_ip, range_json, totals_json};
+use super::known;
 use super::openapi::{schema, P};
 use super::{answer, ApiError, Doc, Route};
 use crate::flowjson::rfc3339;

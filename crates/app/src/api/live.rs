@@ -15,7 +15,7 @@ use flowlens_store::{Filter, Flow};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc};
 
-use super::handlers::flow_json;
+use super::json::flow_json;
 use super::limits::{WS_CLIENT_QUEUE, WS_MAX_FLOWS_PER_MESSAGE};
 use crate::serve::telemetry::lock;
 

@@ -11,14 +11,16 @@
 
 mod classification;
 mod exporters;
-mod handlers;
+mod ips;
+mod json;
 pub mod limits;
 pub mod live;
 pub mod openapi;
 pub mod params;
+mod queries;
 mod ws;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -120,12 +122,34 @@ pub struct Route {
 
 /// Every route of the service that the OpenAPI document describes.
 pub fn routes() -> Vec<Route> {
-    handlers::routes()
+    queries::routes()
         .into_iter()
+        .chain(ips::routes())
         .chain(exporters::routes())
         .chain(classification::routes())
         .chain(ws::routes())
         .collect()
+}
+
+fn names(params: &[openapi::Param]) -> Vec<&'static str> {
+    params.iter().filter(|p| !p.in_path).map(|p| p.name).collect()
+}
+
+/// The known parameter names of a route, leaked once per route (a fixed,
+/// small set: the routes are built once).
+fn known(path: &str) -> &'static [&'static str] {
+    use std::sync::OnceLock;
+    static KNOWN: OnceLock<BTreeMap<&'static str, &'static [&'static str]>> = OnceLock::new();
+    KNOWN
+        .get_or_init(|| {
+            routes()
+                .into_iter()
+                .map(|r| (r.path, &*Vec::leak(names(r.doc.params))))
+                .collect()
+        })
+        .get(path)
+        .copied()
+        .unwrap_or(&[])
 }
 
 /// Parses the query string, refusing too many parameters.

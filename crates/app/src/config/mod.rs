@@ -8,6 +8,7 @@
 
 mod load;
 pub mod units;
+mod validate;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
