@@ -98,6 +98,13 @@ enum Command {
         /// Follow the time of day: --rate at 15:00 UTC, a tenth of it at 03:00.
         #[arg(long)]
         daily: bool,
+        /// Inject a condition into the normal traffic: port-scan, host-sweep,
+        /// ddos, link-down, dns-flood, telnet, asymmetric or no-response.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// When the scenario starts, after the first flow: 0s, 30s, 5m.
+        #[arg(long, default_value = "0s")]
+        scenario_at: String,
     },
     /// Write, check or show the configuration.
     Config {
@@ -343,9 +350,23 @@ fn main() -> ExitCode {
             sflow_rate,
             report,
             daily,
+            scenario,
+            scenario_at,
         } => {
-            let opts = match simulate_options(target, &protocol, &rate, &duration, exporters, seed, sflow_rate) {
-                Ok(o) => flowlens_app::simulate::SimOptions { daily, ..o },
+            let opts = match simulate_options(target, &protocol, &rate, &duration, exporters, seed, sflow_rate)
+                .and_then(|o| {
+                    let scenario = match scenario {
+                        None => None,
+                        Some(s) => Some((
+                            flowlens_app::scenario::Scenario::parse(&s).map_err(|e| format!("--scenario: {e}"))?,
+                            config::units::Dur::parse(&scenario_at)
+                                .map_err(|e| format!("--scenario-at: {e}"))?
+                                .0,
+                        )),
+                    };
+                    Ok(flowlens_app::simulate::SimOptions { daily, scenario, ..o })
+                }) {
+                Ok(o) => o,
                 Err(e) => {
                     eprintln!("flowlens: {e}");
                     return ExitCode::from(2);

@@ -409,6 +409,8 @@ fn console_in_a_real_browser() {
             ("flows", "/flows".to_string()),
             ("live", "/live".to_string()),
             ("bad-ips", "/bad-ips".to_string()),
+            ("advisories", "/advisories?state=all".to_string()),
+            ("alerts", "/alerts".to_string()),
             ("explore", "/explore?dims=proto&chart=area".to_string()),
             (
                 "explore-sankey",
@@ -436,6 +438,54 @@ fn console_in_a_real_browser() {
             }
         }
         b.dark(false).await;
+
+        // The demo injects a port scan 20 s after its start: the advisory
+        // shows with its sentence and evidence link, and on the dashboard.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            b.open(&format!("{base}/advisories")).await;
+            if b.eval("document.querySelectorAll('.advisory').length > 0").await == json!(true) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no advisory from the demo's injected scan");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        let text = b.eval("document.querySelector('.advisory').textContent").await;
+        assert!(text.as_str().unwrap().contains("What to do"), "{text}");
+        b.screenshot(&shots.join("advisories-found-light.png")).await;
+        b.open(&format!("{base}/")).await;
+        b.wait_for(
+            "!document.querySelector('#advisories-card').hidden",
+            "the dashboard's advisories",
+        )
+        .await;
+
+        // The rule editor: a rule added with the form is listed; a bad
+        // filter is refused in the form with the reason.
+        b.open(&format!("{base}/alerts")).await;
+        b.eval(
+            "(() => { const f = document.querySelector('#rule-form'); f.elements.name.value = 'Browser rule'; \
+             f.elements.filter.value = 'proto udp'; f.elements.threshold.value = '5'; f.requestSubmit(); })()",
+        )
+        .await;
+        b.wait_for(
+            "[...document.querySelectorAll('#rule-list td')].some((td) => td.textContent === 'Browser rule')",
+            "the new rule in the list",
+        )
+        .await;
+        b.eval(
+            "(() => { const f = document.querySelector('#rule-form'); f.elements.name.value = 'Bad'; \
+             f.elements.filter.value = 'port 5x'; f.requestSubmit(); })()",
+        )
+        .await;
+        b.wait_for(
+            "document.querySelector('#rule-error').textContent.includes('filter')",
+            "the rule's error in the form",
+        )
+        .await;
+        // The refused rule is the only problem: its 400 answer.
+        let p = b.problems().await;
+        assert!(p.0.iter().all(|x| x.contains("400")), "alerts: {:?}", p.0);
 
         // On a phone: nothing wider than the screen but what scrolls inside
         // its own box (tables, the navigation).

@@ -438,5 +438,6 @@ fn netflow_only(udp: u16) -> Vec<String> {
     .to_vec()
 }
 
+mod analysis;
 mod geoip;
 mod prometheus;

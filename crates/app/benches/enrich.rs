@@ -151,5 +151,55 @@ fn metrics(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, metrics);
+/// The analysis engine at 50,000 flows/s: recording a batch (the cost on
+/// the decode workers), and one pass over ten minutes of such traffic
+/// (the target: at most 1 s of CPU).
+fn analysis(c: &mut Criterion) {
+    use flowlens_app::analysis::{analyzers::Plain, Engine};
+    use flowlens_wire::encode::generate::TrafficGen;
+    const RATE: usize = 50_000;
+    let start = 1_767_225_600i64;
+    let mut gens: Vec<TrafficGen> = (0..10u8)
+        .map(|i| {
+            TrafficGen::new(
+                u64::from(i),
+                SocketAddr::new(IpAddr::from([192, 0, 2, i + 1]), 0),
+                Protocol::Netflow9,
+                None,
+            )
+        })
+        .collect();
+    let mut second = |t: i64| -> Vec<Flow> {
+        let now = Timestamp::from_secs(t);
+        (0..RATE)
+            .map(|i| {
+                let mut r = gens[i % 10].flow(now);
+                r.time_received = now;
+                Flow::new(r)
+            })
+            .collect()
+    };
+    let engine = Engine::new(&config::Config::default(), None, Box::new(Plain));
+    let t0 = std::time::Instant::now();
+    for s in 0..600 {
+        engine.observe(&second(start + s));
+    }
+    eprintln!(
+        "analysis: ten minutes at {RATE} flows/s generated and recorded in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    let mut g = c.benchmark_group("analysis");
+    g.sample_size(10);
+    let batch = second(start + 600);
+    let chunk = &batch[..10_000];
+    g.throughput(Throughput::Elements(chunk.len() as u64));
+    g.bench_function("observe 10k flows", |b| b.iter(|| engine.observe(chunk)));
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("pass over 10 min at 50k flows/s", |b| {
+        b.iter(|| engine.run_once(start + 601))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, metrics, analysis);
 criterion_main!(benches);

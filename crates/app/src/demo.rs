@@ -68,6 +68,12 @@ pub fn config(o: &DemoOptions, data_dir: PathBuf) -> Config {
     c.storage.data_dir = data_dir;
     c.web.listen = o.http.clone();
     c.logging.level = LogLevel::Warn;
+    // Baselines learn from live traffic only (the history is written
+    // before the service starts): ten minutes of it before the link-down
+    // scenario's turn.
+    c.analysis.anomaly.min_history = crate::config::units::Dur::secs(600);
+    // Findings show quickly.
+    c.analysis.interval = crate::config::units::Dur::secs(15);
     // The simulated network: clients in an office, servers in a datacenter
     // (what the generator's address plan means), so the console shows
     // classification out of the box.
@@ -243,6 +249,44 @@ pub fn write_history(o: &DemoOptions, c: &Config, mut progress: impl FnMut(f64))
     Ok(written)
 }
 
+/// The first injected condition starts this long after the demo…
+const SCENARIO_FIRST: Duration = Duration::from_secs(20);
+/// …each lasts this long…
+const SCENARIO_FOR: Duration = Duration::from_secs(180);
+/// …and a new one starts this often, in turn.
+const SCENARIO_EVERY: Duration = Duration::from_secs(240);
+
+/// Injects each scenario in turn until `stop`.
+fn scenarios(schedule: &simulate::Schedule, stop: &AtomicBool) {
+    let wait = |d: Duration| {
+        let until = std::time::Instant::now() + d;
+        while std::time::Instant::now() < until {
+            if stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        true
+    };
+    if !wait(SCENARIO_FIRST) {
+        return;
+    }
+    for (k, s) in crate::scenario::ALL.into_iter().cycle().enumerate() {
+        let now = serve::now();
+        let mut i = crate::scenario::Injector::new(s, now, k as u64);
+        i.end = Some(Timestamp(now.0 + SCENARIO_FOR.as_nanos() as i64));
+        tracing::info!(
+            scenario = s.name(),
+            "demo: injecting a condition for {} s",
+            SCENARIO_FOR.as_secs()
+        );
+        schedule.set(Some(i));
+        if !wait(SCENARIO_EVERY) {
+            return;
+        }
+    }
+}
+
 /// Runs the demo until SIGINT/SIGTERM.
 pub fn run(o: DemoOptions) -> Result<(), ServeError> {
     let (data_dir, temporary) = match &o.data_dir {
@@ -290,6 +334,7 @@ pub fn run(o: DemoOptions) -> Result<(), ServeError> {
     };
     let udp = service.udp_addrs().to_vec();
     let stop = Arc::new(AtomicBool::new(false));
+    let schedule = Arc::new(simulate::Schedule::default());
     let mut sims = Vec::new();
     for &(protocol, n, share, base) in EXPORTERS {
         // The listeners of `config`, in order: NetFlow, IPFIX, sFlow.
@@ -311,6 +356,8 @@ pub fn run(o: DemoOptions) -> Result<(), ServeError> {
             spikes: true,
             exporter_base: base,
             stop: Some(stop.clone()),
+            schedule: Some(schedule.clone()),
+            lead: base == EXPORTERS[0].3,
             ..SimOptions::default()
         };
         sims.push(std::thread::spawn(move || {
@@ -342,7 +389,17 @@ pub fn run(o: DemoOptions) -> Result<(), ServeError> {
         data_dir.display(),
         if temporary { " (removed on exit)" } else { "" }
     );
+    println!(
+        "  every {} min a condition is injected for {} min (port scan, host sweep, DDoS, link down, DNS flood, \
+         telnet, asymmetric routing, no-response): see /advisories",
+        SCENARIO_EVERY.as_secs() / 60,
+        SCENARIO_FOR.as_secs() / 60
+    );
     println!("  the console opens without a login: the demo listens on loopback only. Stop with Ctrl-C.");
+    sims.push(std::thread::spawn({
+        let (stop, schedule) = (stop.clone(), schedule.clone());
+        move || scenarios(&schedule, &stop)
+    }));
     let _ = std::io::stdout().flush();
     service.wait_for_signal();
     stop.store(true, Ordering::Relaxed);

@@ -1,6 +1,7 @@
 //! The FlowLens application: everything between the wire decoders and the
 //! `flowlens` binary: reading captures, the `decode` and `query` commands.
 
+pub mod analysis;
 pub mod api;
 pub mod capture;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod flowjson;
 pub mod import;
 pub mod metrics;
 pub mod query;
+pub mod scenario;
 pub mod serve;
 pub mod simulate;
 pub mod timespec;

@@ -13,6 +13,8 @@ use flowlens_wire::encode::{standard_template, IpfixEncoder, SflowEncoder, V5Hea
 use flowlens_wire::{FlowRecord, Protocol, Timestamp};
 use serde::Serialize;
 
+use crate::scenario::Injector;
+
 /// Most fake exporters one run may have.
 pub const MAX_EXPORTERS: usize = 1_000;
 /// Templates are sent again every this many datagrams of an exporter (and
@@ -79,6 +81,40 @@ pub struct SimOptions {
     pub exporter_base: u32,
     /// Set to stop early (the demo's simulators stop with the service).
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// A condition injected this long after the start.
+    pub scenario: Option<(crate::scenario::Scenario, Duration)>,
+    /// Conditions shared by several simulators (the demo): each drops what
+    /// a link down removes; the one with `lead` injects.
+    pub schedule: Option<std::sync::Arc<Schedule>>,
+    pub lead: bool,
+}
+
+/// The condition in force for several simulators at once.
+#[derive(Debug, Default)]
+pub struct Schedule {
+    current: std::sync::Mutex<Option<Injector>>,
+}
+
+impl Schedule {
+    fn with<R>(&self, f: impl FnOnce(&mut Option<Injector>) -> R) -> R {
+        f(&mut self.current.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn set(&self, injector: Option<Injector>) {
+        self.with(|c| *c = injector);
+    }
+
+    pub fn keep(&self, t: Timestamp, r: &FlowRecord) -> bool {
+        self.with(|c| c.as_ref().is_none_or(|i| i.keep(t, r)))
+    }
+
+    pub fn inject(&self, from: Timestamp, to: Timestamp, exporters: usize, out: &mut Vec<(usize, FlowRecord)>) {
+        self.with(|c| {
+            if let Some(i) = c {
+                i.inject(from, to, exporters, out);
+            }
+        });
+    }
 }
 
 impl Default for SimOptions {
@@ -95,6 +131,9 @@ impl Default for SimOptions {
             spikes: false,
             exporter_base: 10,
             stop: None,
+            scenario: None,
+            schedule: None,
+            lead: false,
         }
     }
 }
@@ -114,6 +153,14 @@ pub fn spike_factor(elapsed: f64) -> f64 {
     } else {
         1.0
     }
+}
+
+/// Injected flows waiting for their exporter's turn.
+const MAX_INJECTED: usize = 100_000;
+
+/// The exporter index whose datagram is being built (`next` already moved on).
+fn next_exporter(next: usize, count: usize) -> usize {
+    (next + count - 1) % count
 }
 
 /// Flows owed at most after a stall: a second's worth, so a late thread
@@ -163,6 +210,9 @@ pub fn run(o: &SimOptions, mut progress: impl FnMut(&SimReport)) -> Result<SimRe
     }
     if o.rate == Some(0) {
         return Err("--rate must be above 0 (or max)".into());
+    }
+    if o.scenario.is_some() && o.protocol == SimProtocol::Sflow {
+        return Err("--scenario needs flow records: use --protocol v9, ipfix or v5".into());
     }
     // On loopback each exporter gets its own source address (127.0.0.0/8
     // is all local); elsewhere they share one socket and differ by source
@@ -232,6 +282,11 @@ pub fn run(o: &SimOptions, mut progress: impl FnMut(&SimReport)) -> Result<SimRe
     // time, so a changing rate never makes a burst).
     let mut owed = 0.0f64;
     let mut last_tick = start;
+    let mut injector = o
+        .scenario
+        .map(|(s, at)| Injector::new(s, Timestamp(boot.0 + at.as_nanos() as i64), o.seed));
+    let mut injected: Vec<(usize, FlowRecord)> = Vec::new();
+    let mut last_inject = boot;
     while start.elapsed() < o.duration {
         if o.stop
             .as_ref()
@@ -262,9 +317,36 @@ pub fn run(o: &SimOptions, mut progress: impl FnMut(&SimReport)) -> Result<SimRe
         // One address family per datagram (v9/IPFIX templates are per
         // family; v5 carries IPv4 only).
         let v6 = e.datagrams % 10 == 9 && o.protocol != SimProtocol::V5;
+        if let Some(inj) = &mut injector {
+            inj.inject(last_inject, now, count, &mut injected);
+        }
+        if let (Some(sch), true) = (&o.schedule, o.lead) {
+            sch.inject(last_inject, now, count, &mut injected);
+        }
+        last_inject = now;
         records.clear();
+        // Injected flows first (IPv4, this exporter's share), then normal ones.
+        if !v6 {
+            let mine = next_exporter(next, count);
+            injected.retain(|(i, r)| {
+                if *i == mine && records.len() < per {
+                    records.push(r.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+            // Injected flows of exporters that never come round are not kept
+            // for ever.
+            injected.truncate(MAX_INJECTED);
+        }
         while records.len() < per {
             let r = e.gen.flow(now);
+            if injector.as_ref().is_some_and(|i| !i.keep(now, &r))
+                || o.schedule.as_ref().is_some_and(|s| !s.keep(now, &r))
+            {
+                continue;
+            }
             if r.src_addr.is_some_and(|a| a.is_ipv6()) == v6 {
                 records.push(if o.protocol == SimProtocol::Sflow {
                     one_packet(r)

@@ -43,6 +43,13 @@ pub fn open(path: &Path) -> Result<rusqlite::Connection, StoreError> {
              internal INTEGER,
              priority INTEGER NOT NULL,
              updated_unix INTEGER NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS documents (
+             kind TEXT NOT NULL,
+             id INTEGER NOT NULL,
+             body TEXT NOT NULL,
+             updated_unix INTEGER NOT NULL,
+             PRIMARY KEY (kind, id)
          );",
     )
     .map_err(meta)?;
@@ -258,5 +265,86 @@ impl crate::Store {
             }
         }
         Ok(out)
+    }
+
+    /// Documents of one kind (alert rules, alerts, advisories: JSON the
+    /// application checks), newest id first, at most `limit`.
+    pub fn docs(&self, kind: &str, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
+        let meta = |e: rusqlite::Error| StoreError::Meta(e.to_string());
+        let c = self.meta()?;
+        let mut st = c
+            .prepare("SELECT id, body FROM documents WHERE kind = ?1 ORDER BY id DESC LIMIT ?2")
+            .map_err(meta)?;
+        let rows = st
+            .query_map(rusqlite::params![kind, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(meta)?;
+        rows.collect::<Result<_, _>>().map_err(meta)
+    }
+
+    /// Adds a document under the next id of its kind.
+    pub fn insert_doc(&self, kind: &str, body: &str, now_unix: i64) -> Result<i64, StoreError> {
+        let meta = |e: rusqlite::Error| StoreError::Meta(e.to_string());
+        let mut c = self.meta()?;
+        let tx = c.transaction().map_err(meta)?;
+        let id: i64 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(id), 0) + 1 FROM documents WHERE kind = ?1",
+                [kind],
+                |r| r.get(0),
+            )
+            .map_err(meta)?;
+        tx.execute(
+            "INSERT INTO documents (kind, id, body, updated_unix) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![kind, id, body, now_unix],
+        )
+        .map_err(meta)?;
+        tx.commit().map_err(meta)?;
+        Ok(id)
+    }
+
+    /// Writes document `id` (creating it when `create`); false when it does
+    /// not exist and may not be created.
+    pub fn put_doc(&self, kind: &str, id: i64, body: &str, now_unix: i64, create: bool) -> Result<bool, StoreError> {
+        let meta = |e: rusqlite::Error| StoreError::Meta(e.to_string());
+        let c = self.meta()?;
+        let n = if create {
+            c.execute(
+                "INSERT INTO documents (kind, id, body, updated_unix) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (kind, id) DO UPDATE SET body = ?3, updated_unix = ?4",
+                rusqlite::params![kind, id, body, now_unix],
+            )
+        } else {
+            c.execute(
+                "UPDATE documents SET body = ?3, updated_unix = ?4 WHERE kind = ?1 AND id = ?2",
+                rusqlite::params![kind, id, body, now_unix],
+            )
+        }
+        .map_err(meta)?;
+        Ok(n == 1)
+    }
+
+    /// Deletes document `id`; false when there is none.
+    pub fn delete_doc(&self, kind: &str, id: i64) -> Result<bool, StoreError> {
+        let meta = |e: rusqlite::Error| StoreError::Meta(e.to_string());
+        let n = self
+            .meta()?
+            .execute(
+                "DELETE FROM documents WHERE kind = ?1 AND id = ?2",
+                rusqlite::params![kind, id],
+            )
+            .map_err(meta)?;
+        Ok(n == 1)
+    }
+
+    /// Keeps the `keep` newest documents of a kind.
+    pub fn prune_docs(&self, kind: &str, keep: usize) -> Result<usize, StoreError> {
+        let meta = |e: rusqlite::Error| StoreError::Meta(e.to_string());
+        self.meta()?
+            .execute(
+                "DELETE FROM documents WHERE kind = ?1 AND id NOT IN
+                 (SELECT id FROM documents WHERE kind = ?1 ORDER BY id DESC LIMIT ?2)",
+                rusqlite::params![kind, keep as i64],
+            )
+            .map_err(meta)
     }
 }

@@ -102,7 +102,7 @@ fn rule_json(r: &Rule) -> Value {
     serde_json::to_value(r).unwrap_or(Value::Null)
 }
 
-fn fail(e: ApiError) -> Response {
+pub(super) fn fail(e: ApiError) -> Response {
     e.into_response()
 }
 
@@ -133,7 +133,7 @@ async fn classify(State(s): State<Arc<AppState>>, Path(ip): Path<String>) -> Res
 }
 
 /// The JSON body as an object, or a clear 400/413.
-fn body_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn body_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ApiError> {
     let body = match body {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {

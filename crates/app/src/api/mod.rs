@@ -9,6 +9,7 @@
 //! store query on the blocking pool under a concurrency cap and a timeout,
 //! and answer JSON; every error is `{"error": {"code", "message"}}`.
 
+mod analysis;
 mod classification;
 mod exporters;
 mod ips;
@@ -127,6 +128,7 @@ pub fn routes() -> Vec<Route> {
         .chain(ips::routes())
         .chain(exporters::routes())
         .chain(classification::routes())
+        .chain(analysis::routes())
         .chain(ws::routes())
         .collect()
 }

@@ -136,6 +136,28 @@ impl P {
         description: "A rule's id (rules from the configuration file, `config-N`, cannot be changed here).",
         schema: r#"{"type":"string"}"#,
     };
+    pub const ID: Param = Param {
+        name: "id",
+        in_path: true,
+        required: true,
+        description: "The numeric id.",
+        schema: r#"{"type":"integer","minimum":1}"#,
+    };
+    pub const STATE: Param = q(
+        "state",
+        "`active` (default; `firing` for alerts), `resolved` or `all`.",
+        r#"{"type":"string","enum":["active","firing","resolved","all"]}"#,
+    );
+    pub const SEVERITY: Param = q(
+        "severity",
+        "Only this severity and above: `info`, `warning` or `critical`.",
+        r#"{"type":"string","enum":["info","warning","critical"]}"#,
+    );
+    pub const ANALYZER: Param = q(
+        "analyzer",
+        "Only this analyzer's advisories (`scan`, `sweep`, `anomaly`, `ddos`, …).",
+        r#"{"type":"string","maxLength":64}"#,
+    );
 }
 
 pub mod schema;

@@ -46,8 +46,9 @@ pub fn routes() -> Vec<Route> {
             path: "/api/v1/ws/events",
             doc: Doc {
                 summary: "Events (WebSocket)",
-                description: "Upgrade to a WebSocket; a `{\"type\": \"status\", ...}` message every 2 s (advisories \
-                              and alerts join this stream).",
+                description: "Upgrade to a WebSocket; a `{\"type\": \"status\", ...}` message every 2 s, and each \
+                              change as it happens: `advisory.opened`, `advisory.escalated`, `advisory.resolved` \
+                              (with `advisory`), `alert.firing`, `alert.resolved` (with `alert`).",
                 params: &[],
                 response: schema::live,
                 websocket: true,
@@ -190,8 +191,19 @@ async fn events(
 async fn event_stream(mut socket: WebSocket, slot: Slot) {
     let s = slot.0.clone();
     let mut tick = tokio::time::interval(WS_EVENTS_INTERVAL);
+    let mut events = s.sinks.analysis.notifier.subscribe();
     loop {
         tokio::select! {
+            e = events.recv() => match e {
+                Ok(text) => {
+                    if !send(&mut socket, (&*text).into(), &s).await {
+                        return;
+                    }
+                }
+                // Missed events are in GET /api/v1/advisories and /alerts.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            },
             _ = tick.tick() => {
                 let st = s.clone();
                 let Ok(status) = tokio::task::spawn_blocking(move || crate::serve::status::status(&st.status)).await

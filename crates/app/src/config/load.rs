@@ -254,6 +254,7 @@ fn kind(v: &Value) -> &'static str {
 fn item_template(path: &str) -> Option<Value> {
     match path {
         "collector.listeners" => serde_yaml_ng::to_value(Listener::default()).ok(),
+        "notifications.webhooks" => serde_yaml_ng::to_value(super::Webhook::default()).ok(),
         _ => None,
     }
 }

@@ -18,7 +18,7 @@ fn number_and_unit(s: &str) -> Option<(u64, &str)> {
 }
 
 /// A duration setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Dur(pub Duration);
 
 impl Dur {

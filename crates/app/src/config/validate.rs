@@ -228,9 +228,138 @@ pub(super) fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result
         "1KiB to 1GiB",
     );
     count!(l.max_ingest_records, "limits.max_ingest_records", 1, 10_000_000);
+    analysis(c, &mut check);
     if errors.is_empty() {
         Ok(())
     } else {
         Err(ConfigError(errors))
+    }
+}
+
+/// The analysis and notification sections.
+fn analysis(c: &Config, check: &mut impl FnMut(bool, &str, String, &str)) {
+    use std::time::Duration;
+    let a = &c.analysis;
+    let secs = |d: &super::units::Dur| d.0.as_secs();
+    check(
+        (10..=3_600).contains(&secs(&a.interval)) && a.interval.0.subsec_nanos() == 0,
+        "analysis.interval",
+        a.interval.to_string(),
+        "10s to 1h, whole seconds",
+    );
+    let max_window = crate::analysis::limits::MAX_WINDOW_MINUTES as u64 * 60;
+    check(
+        (60..=max_window).contains(&secs(&a.window)) && secs(&a.window) % 60 == 0 && a.window.0.subsec_nanos() == 0,
+        "analysis.window",
+        a.window.to_string(),
+        "1m to 30m, whole minutes",
+    );
+    check(
+        a.resolve_after.0 >= Duration::from_secs(10) && a.resolve_after.0 <= Duration::from_secs(86_400),
+        "analysis.resolve_after",
+        a.resolve_after.to_string(),
+        "10s to 1d",
+    );
+    let mut range = |v: f64, path: &str, lo: f64, hi: f64| {
+        check(
+            v.is_finite() && (lo..=hi).contains(&v),
+            path,
+            v.to_string(),
+            &format!("{lo} to {hi}"),
+        )
+    };
+    range(a.top_talkers.count as f64, "analysis.top_talkers.count", 1.0, 100.0);
+    range(a.top_talkers.share, "analysis.top_talkers.share", 1.0, 100.0);
+    range(
+        a.top_talkers.shift_share,
+        "analysis.top_talkers.shift_share",
+        1.0,
+        100.0,
+    );
+    range(a.anomaly.sensitivity, "analysis.anomaly.sensitivity", 1.0, 100.0);
+    range(a.anomaly.spike_ratio, "analysis.anomaly.spike_ratio", 1.1, 1_000.0);
+    range(a.anomaly.drop_percent, "analysis.anomaly.drop_percent", 10.0, 100.0);
+    range(
+        a.anomaly.min_flows_per_minute,
+        "analysis.anomaly.min_flows_per_minute",
+        1.0,
+        1e9,
+    );
+    range(a.anomaly.min_share, "analysis.anomaly.min_share", 0.01, 100.0);
+    range(
+        a.protocols.min_packets as f64,
+        "analysis.protocols.min_packets",
+        1.0,
+        1e12,
+    );
+    range(
+        f64::from(a.scans.scan_threshold),
+        "analysis.scans.scan_threshold",
+        10.0,
+        65_536.0,
+    );
+    range(
+        f64::from(a.scans.sweep_threshold),
+        "analysis.scans.sweep_threshold",
+        10.0,
+        1e7,
+    );
+    range(a.dns.queries_per_second, "analysis.dns.queries_per_second", 1.0, 1e9);
+    range(a.asymmetry.dominance, "analysis.asymmetry.dominance", 50.0, 100.0);
+    range(a.asymmetry.min_share, "analysis.asymmetry.min_share", 0.01, 100.0);
+    range(
+        f64::from(a.no_response.min_attempts),
+        "analysis.no_response.min_attempts",
+        1.0,
+        1e9,
+    );
+    range(
+        a.no_response.max_answered_percent,
+        "analysis.no_response.max_answered_percent",
+        0.0,
+        100.0,
+    );
+    range(a.ddos.min_pps, "analysis.ddos.min_pps", 1.0, 1e12);
+    range(a.ddos.factor, "analysis.ddos.factor", 1.0, 1e6);
+    range(f64::from(a.ddos.min_sources), "analysis.ddos.min_sources", 1.0, 1e9);
+    check(
+        (Duration::from_secs(1)..=Duration::from_secs(24 * 3_600)).contains(&a.anomaly.min_history.0),
+        "analysis.anomaly.min_history",
+        a.anomaly.min_history.to_string(),
+        "1s to 24h",
+    );
+    let n = &c.notifications;
+    for s in &n.allow_schemes {
+        check(
+            s == "https" || s == "http",
+            "notifications.allow_schemes",
+            s.clone(),
+            "https and/or http",
+        );
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, w) in n.webhooks.iter().enumerate() {
+        let p = format!("notifications.webhooks[{i}]");
+        check(
+            !w.name.is_empty() && w.name.len() <= 64 && names.insert(w.name.clone()),
+            &format!("{p}.name"),
+            format!("{:?}", w.name),
+            "a unique name of 1 to 64 characters",
+        );
+        if let Err(why) = crate::analysis::notify::check_url(&w.url, n) {
+            check(false, &format!("{p}.url"), format!("{:?}", w.url), &why);
+        }
+        check(
+            w.advisories == "none" || crate::analysis::Severity::parse(&w.advisories).is_some(),
+            &format!("{p}.advisories"),
+            w.advisories.clone(),
+            "info, warning, critical or none",
+        );
+        check(
+            w.timeout.0 >= Duration::from_millis(100) && w.timeout.0 <= Duration::from_secs(60),
+            &format!("{p}.timeout"),
+            w.timeout.to_string(),
+            "100ms to 60s",
+        );
     }
 }

@@ -39,6 +39,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("flows.js", JS),
     asset!("live.js", JS),
     asset!("bad-ips.js", JS),
+    asset!("advisories.js", JS),
+    asset!("alerts.js", JS),
     asset!("explore.js", JS),
     asset!("exporters.js", JS),
     asset!("about.js", JS),

@@ -14,6 +14,8 @@ pub const NAV: &[(&str, &str)] = &[
     ("/flows", "Flows"),
     ("/live", "Live"),
     ("/explore", "Explore"),
+    ("/advisories", "Advisories"),
+    ("/alerts", "Alerts"),
     ("/bad-ips", "Bad IPs"),
     ("/exporters", "Exporters"),
     ("/about", "About"),

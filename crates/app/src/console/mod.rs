@@ -41,6 +41,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/live", get(pages::live))
         .route("/explore", get(pages::explore))
         .route("/bad-ips", get(pages::bad_ips))
+        .route("/advisories", get(pages::advisories))
+        .route("/alerts", get(pages::alerts))
         .route("/exporters", get(pages::exporters))
         .route("/about", get(pages::about))
         .route("/static/{name}", get(assets::serve))

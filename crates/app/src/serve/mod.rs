@@ -73,6 +73,7 @@ pub struct Service {
     receivers: Vec<JoinHandle<()>>,
     workers: Vec<JoinHandle<()>>,
     housekeeping: Option<JoinHandle<()>>,
+    analysis: Option<JoinHandle<()>>,
     runtime: Option<tokio::runtime::Runtime>,
     http_stop: watch::Sender<bool>,
     http: Vec<tokio::task::JoinHandle<()>>,
@@ -167,6 +168,16 @@ impl Service {
         config.web.listen = http_listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
 
         let (live, _) = broadcast::channel(LIVE_FEED_BATCHES);
+        let analysis = Arc::new(crate::analysis::Engine::new(
+            &config,
+            Some(store.clone()),
+            Box::new(crate::analysis::InterfaceLabels(interfaces.clone())),
+        ));
+        match analysis.reload_rules() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rules = n, "alert rules loaded"),
+            Err(e) => tracing::warn!(error = %e, "alert rules could not be read from meta.sqlite; none are active"),
+        }
         let sinks = Sinks {
             writer: writer.clone(),
             live,
@@ -184,6 +195,7 @@ impl Service {
                 &config.enrichment,
             )),
             traffic: crate::metrics::traffic(&config),
+            analysis: analysis.clone(),
         };
         let limits = DecoderLimits {
             max_exporters: std::num::NonZeroUsize::new(config.limits.max_exporters)
@@ -314,6 +326,9 @@ impl Service {
             }
         })?;
 
+        let analysis = analysis
+            .spawn(stop.clone())
+            .map_err(|e| ServeError::Start(format!("cannot start the analysis thread: {e}")))?;
         state.ready.store(true, Ordering::Relaxed);
         Ok(Service {
             state: Some(state),
@@ -322,6 +337,7 @@ impl Service {
             receivers,
             workers,
             housekeeping: Some(housekeeping),
+            analysis: Some(analysis),
             runtime: Some(runtime),
             http_stop,
             http,
@@ -392,6 +408,9 @@ impl Service {
             rt.shutdown_timeout(HTTP_DRAIN);
         }
         if let Some(h) = self.housekeeping.take() {
+            let _ = h.join();
+        }
+        if let Some(h) = self.analysis.take() {
             let _ = h.join();
         }
         // 4. The writer commits what is queued and its open rollup buckets.

@@ -30,6 +30,8 @@ pub struct Sinks {
     pub enrich: Arc<crate::enrich::EnrichSetup>,
     /// Traffic series for the Prometheus endpoint.
     pub traffic: Arc<crate::metrics::Traffic>,
+    /// The analysis engine's recorder and alert rules.
+    pub analysis: Arc<crate::analysis::Engine>,
 }
 
 impl Sinks {
@@ -62,6 +64,7 @@ impl Sinks {
             return Some(0);
         }
         self.traffic.record(&flows, super::now().as_millis().div_euclid(1_000));
+        self.analysis.observe(&flows);
         if self.live.receiver_count() > 0 {
             let _ = self.live.send(Arc::new(flows.clone()));
         }

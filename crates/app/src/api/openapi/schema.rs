@@ -298,3 +298,129 @@ pub fn text_ok() -> Value {
 pub fn live() -> Value {
     json!({ "type": "string", "description": "WebSocket upgrade; see the description." })
 }
+
+fn num() -> Value {
+    json!({ "type": "number" })
+}
+
+pub fn advisory() -> Value {
+    obj(
+        json!({
+            "id": int(), "analyzer": text(),
+            "severity": { "type": "string", "enum": ["info", "warning", "critical"] },
+            "subject": obj(json!({ "kind": text(), "id": text() }), &["kind", "id"]),
+            "title": text(), "description": text(), "action": text(), "evidence": text(),
+            "numbers": { "type": "object", "additionalProperties": num() },
+            "first_seen": { "type": "integer" }, "last_seen": { "type": "integer" },
+            "resolved": { "type": ["integer", "null"] }, "seen": int(),
+        }),
+        &[
+            "id",
+            "analyzer",
+            "severity",
+            "subject",
+            "title",
+            "description",
+            "action",
+            "evidence",
+            "first_seen",
+            "last_seen",
+        ],
+    )
+}
+
+pub fn advisories() -> Value {
+    obj(
+        json!({
+            "advisories": { "type": "array", "items": advisory() },
+            "counts": obj(json!({ "critical": int(), "warning": int(), "info": int() }), &["critical", "warning", "info"]),
+        }),
+        &["advisories", "counts"],
+    )
+}
+
+fn alert_rule_props() -> Value {
+    json!({
+        "name": { "type": "string", "minLength": 1, "maxLength": 100 },
+        "filter": { "type": "string", "maxLength": 2000 },
+        "metric": { "type": "string", "enum": ["bytes_per_second", "bits_per_second", "packets_per_second",
+                                              "flows_per_second", "unique_peers", "unique_ports"] },
+        "by": { "type": "string", "enum": ["none", "src_addr", "dst_addr", "exporter"] },
+        "op": { "type": "string", "enum": [">", ">=", "<", "<="] },
+        "threshold": { "type": "number", "minimum": 0 },
+        "window": { "type": "string", "description": "10s to 60m in steps of 10s, e.g. 1m" },
+        "for": { "type": "string", "description": "how long the condition must hold, e.g. 2m" },
+        "severity": { "type": "string", "enum": ["info", "warning", "critical"] },
+        "cooldown": { "type": "string", "description": "no new notification this long after a resolution" },
+        "webhooks": { "type": "array", "items": text() },
+        "enabled": { "type": "boolean" },
+    })
+}
+
+pub fn alert_rule() -> Value {
+    let mut p = alert_rule_props();
+    p["id"] = int();
+    obj(p, &["id", "name", "metric", "op", "threshold", "severity"])
+}
+
+pub fn alert_rules() -> Value {
+    obj(
+        json!({ "rules": { "type": "array", "items": alert_rule() }, "webhooks": { "type": "array", "items": text() } }),
+        &["rules", "webhooks"],
+    )
+}
+
+pub fn alert_rule_body() -> Value {
+    json!({ "type": "object", "properties": alert_rule_props(),
+            "required": ["name", "metric", "op", "threshold", "severity"], "additionalProperties": false })
+}
+
+pub fn alert_rule_patch() -> Value {
+    json!({ "type": "object", "properties": alert_rule_props(), "additionalProperties": false })
+}
+
+pub fn alerts() -> Value {
+    let alert = obj(
+        json!({
+            "id": int(), "rule_id": { "type": "integer" }, "rule": text(),
+            "severity": { "type": "string", "enum": ["info", "warning", "critical"] },
+            "subject": text(), "description": text(), "started": { "type": "integer" },
+            "resolved": { "type": ["integer", "null"] }, "peak": num(), "notified": { "type": "boolean" },
+        }),
+        &[
+            "id",
+            "rule_id",
+            "rule",
+            "severity",
+            "subject",
+            "description",
+            "started",
+            "peak",
+        ],
+    );
+    obj(json!({ "alerts": { "type": "array", "items": alert } }), &["alerts"])
+}
+
+pub fn behaviour() -> Value {
+    obj(
+        json!({
+            "ip": text(),
+            "role": { "type": "string", "enum": ["server", "workstation", "database", "load_balancer", "router", "unknown"] },
+            "confidence": { "type": "number", "minimum": 0, "maximum": 1 },
+            "reasons": { "type": "array", "items": text() },
+            "flows": int(), "fan_in": int(), "fan_out": int(),
+            "serves": { "type": "array", "items": { "type": "array", "items": int() } },
+            "range": { "type": "object" },
+        }),
+        &[
+            "ip",
+            "role",
+            "confidence",
+            "reasons",
+            "flows",
+            "fan_in",
+            "fan_out",
+            "serves",
+        ],
+    )
+}

@@ -109,6 +109,11 @@ pub(crate) fn fixture(name: &str) -> Fixture {
         telemetry: telemetry.clone(),
         enrich: Arc::new(crate::enrich::EnrichSetup::disabled()),
         traffic: crate::metrics::traffic(&config),
+        analysis: Arc::new(crate::analysis::Engine::new(
+            &config,
+            Some(store.clone()),
+            Box::new(crate::analysis::analyzers::Plain),
+        )),
     };
     let status = StatusSource {
         config,

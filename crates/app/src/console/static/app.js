@@ -82,13 +82,10 @@
     }
   }
   FL.ApiError = ApiError;
-  FL.api = async function (path, params) {
-    const qs = new URLSearchParams();
-    for (const [k, v] of Object.entries(params || {})) if (v != null && v !== '') qs.set(k, String(v));
-    const s = qs.toString();
+  async function call(url, init) {
     let r;
     try {
-      r = await fetch(path + (s ? '?' + s : ''), { headers: { Accept: 'application/json' } });
+      r = await fetch(url, init);
     } catch (e) {
       throw new ApiError(0, 'network', 'FlowLens did not answer (' + e.message + '). Is the service running?');
     }
@@ -103,7 +100,26 @@
       throw new ApiError(r.status, err.code || 'http_' + r.status, err.message || r.statusText);
     }
     return body;
+  }
+  FL.api = async function (path, params) {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(params || {})) if (v != null && v !== '') qs.set(k, String(v));
+    const s = qs.toString();
+    return call(path + (s ? '?' + s : ''), { headers: { Accept: 'application/json' } });
   };
+  /** POST, PATCH or DELETE with a JSON body; the answer's JSON or an ApiError. */
+  FL.send = function (method, path, body) {
+    const init = { method, headers: { Accept: 'application/json' } };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    return call(path, init);
+  };
+  /** Unix seconds as a local date and time. */
+  FL.unix = (s) => (s == null ? '–' : FL.time(new Date(s * 1000).toISOString()));
+  /** A severity badge. */
+  FL.severity = (s) => FL.el('span', { class: 'sev sev-' + s, text: s });
 
   /** Marks the page's data as drawn (or failed): the browser tests wait for it. */
   FL.done = () => {

@@ -95,12 +95,37 @@
     }
   }
 
+  // Open advisories: counts by severity and the five most severe; the
+  // panel is hidden while there are none.
+  async function loadAdvisories() {
+    try {
+      const r = await api('/api/v1/advisories', { limit: 5 });
+      const card = $('#advisories-card');
+      card.hidden = !r.advisories.length;
+      fill(
+        $('#advisory-counts'),
+        ['critical', 'warning', 'info'].filter((s) => r.counts[s]).map((s) => el('span', { class: 'sev sev-' + s, text: r.counts[s] + ' ' + s }))
+      );
+      fill(
+        $('#advisories'),
+        el(
+          'ul',
+          { class: 'advisory-list' },
+          r.advisories.map((a) => el('li', null, FL.severity(a.severity), ' ', el('a', { href: a.evidence, text: a.description })))
+        )
+      );
+    } catch (e) {
+      $('#advisories-card').hidden = true;
+    }
+  }
+
   async function load() {
     // All at once: the API runs up to 8 questions in parallel.
     await Promise.all([
       loadProtocols(),
       loadSeries(),
       loadStats(),
+      loadAdvisories(),
       topPanel('top-src', 'src_addr', 'Bytes'),
       topPanel('top-dst', 'dst_addr', 'Bytes'),
       topPanel('ports', 'dst_port', 'Bytes'),

@@ -80,12 +80,30 @@
           ? FL.topTable(s.peer_countries, { label: 'Bytes' })
           : el('div', { class: 'empty', text: 'No country data: configure a GeoIP database (enrichment.geoip).' })
       );
+      try {
+        const range = FL.query({});
+        delete range.filter;
+        const b = await api('/api/v1/ips/' + encodeURIComponent(ip) + '/behaviour', range);
+        const serves = b.serves.slice(0, 5).map((x) => FL.port(x[0]) + ' (' + x[1] + ' clients)').join(', ');
+        fill(
+          $('#behaviour'),
+          el(
+            'div',
+            { class: 'behaviour' },
+            el('div', { class: 'role', text: b.role.replace('_', ' ') + (b.role === 'unknown' ? '' : ' · ' + FL.pct(b.confidence) + ' confidence') }),
+            el('p', { text: b.reasons.join('; ') + '.' }),
+            el('p', { class: 'muted', text: 'Reached by ' + b.fan_in + ' clients, reaches ' + b.fan_out + ' servers, ' + FL.count(b.flows) + ' flows examined' + (serves ? '; serves ' + serves : '') + '.' })
+          )
+        );
+      } catch (e) {
+        fill($('#behaviour'), el('div', { class: 'empty', text: e.message }));
+      }
       const flows = await api('/api/v1/flows', FL.query({ filter: FL.andFilter('host ' + ip, FL.params().get('filter') || ''), limit: 20 }));
       fill($('#recent'), recent(flows.flows), el('p', { class: 'hint' }, el('a', { href: flowsOf('host ' + ip) }, 'All flows of ' + ip + ' ›')));
       FL.done();
     } catch (e) {
       FL.fail(e);
-      for (const id of ['#peers', '#protocols', '#ports', '#countries', '#recent']) fill($(id), el('div', { class: 'empty', text: '–' }));
+      for (const id of ['#behaviour', '#peers', '#protocols', '#ports', '#countries', '#recent']) fill($(id), el('div', { class: 'empty', text: '–' }));
     }
   }
   FL.every(30000, load);
