@@ -332,12 +332,15 @@ async fn update_rule(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let id = match id_of(&id, "alert rule") {
+        Ok(id) => id,
+        Err(e) => return fail(e),
+    };
     let m = match body_object(body) {
         Ok(m) => m,
         Err(e) => return fail(e),
     };
     change(s, move |store, e| {
-        let id = id_of(&id, "alert rule")?;
         let (_, old) = store
             .docs(RULE_DOC, MAX_ALERT_RULES)
             .map_err(ApiError::from_store)?
