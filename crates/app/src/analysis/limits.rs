@@ -5,9 +5,9 @@
 /// the minute being filled, for thresholds that should not wait).
 pub const BUCKET_SECS: i64 = 60;
 
-/// Closed minutes kept for the analyzers: the longest window (10 min is the
-/// default of the windowed analyzers; 30 min is their maximum).
-pub const MAX_WINDOW_MINUTES: usize = 30;
+/// Closed minutes the recorder can keep: `analysis.window` (10 min by
+/// default) plus one, at most this.
+pub const MAX_WINDOW_MINUTES: usize = 31;
 
 /// Flows that arrive this many minutes after their bucket closed are
 /// counted as late and not analysed.
@@ -35,8 +35,9 @@ pub const MAX_ATTEMPTS_PER_MINUTE: usize = 200_000;
 /// Traffic series (exporters, interfaces, networks, protocols) per minute.
 pub const MAX_SERIES_PER_MINUTE: usize = 4_096;
 
-/// (network, direction, exporter, interface) paths per minute (asymmetry).
-pub const MAX_PATHS_PER_MINUTE: usize = 20_000;
+/// (network, direction, exporter, interface) paths per minute (asymmetry);
+/// the busiest networks come first, the long tail folds.
+pub const MAX_PATHS_PER_MINUTE: usize = 10_000;
 
 /// Insecure-protocol conversations per minute.
 pub const MAX_INSECURE_PER_MINUTE: usize = 4_096;

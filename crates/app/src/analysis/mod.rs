@@ -109,7 +109,9 @@ impl Labels for InterfaceLabels {
 impl Engine {
     pub fn new(config: &Config, store: Option<Arc<Store>>, labels: Box<dyn Labels>) -> Engine {
         Engine {
-            recorder: Mutex::new(Recorder::new()),
+            // The longest window, plus the minute before it (top-talker
+            // shifts compare with it).
+            recorder: Mutex::new(Recorder::new((config.analysis.window.0.as_secs() / 60) as usize + 1)),
             rules: Mutex::new(Rules::default()),
             state: Mutex::new(State {
                 analyzers: analyzers::all(&config.analysis),

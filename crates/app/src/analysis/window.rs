@@ -308,17 +308,22 @@ pub struct Recorder {
     /// Flows older than the open minute allows.
     pub late: u64,
     started: bool,
+    /// Closed minutes kept (the longest analyzer window).
+    keep: usize,
 }
 
 impl Default for Recorder {
     fn default() -> Self {
-        Recorder::new()
+        Recorder::new(MAX_WINDOW_MINUTES)
     }
 }
 
 impl Recorder {
-    pub fn new() -> Recorder {
+    /// A recorder keeping `keep` closed minutes (at most
+    /// [`MAX_WINDOW_MINUTES`]).
+    pub fn new(keep: usize) -> Recorder {
         Recorder {
+            keep: keep.clamp(1, MAX_WINDOW_MINUTES),
             open: Minute::default(),
             sets: Sets::default(),
             prev_responses: HashSet::default(),
@@ -343,10 +348,10 @@ impl Recorder {
         }
         // A clock far ahead closes at most a window of empty minutes.
         let gap = (target - self.open.start) / BUCKET_SECS;
-        if gap > MAX_WINDOW_MINUTES as i64 + 1 {
+        if gap > self.keep as i64 + 1 {
             self.close();
             self.closed.clear();
-            self.open.start = target - (MAX_WINDOW_MINUTES as i64 + 1) * BUCKET_SECS;
+            self.open.start = target - (self.keep as i64 + 1) * BUCKET_SECS;
         }
         while self.open.start < target {
             self.close();
@@ -368,8 +373,14 @@ impl Recorder {
         }
         self.prev_responses = sets.responses;
         prune_hosts(&mut m);
+        // A closed minute is kept for the window: only its entries, not the
+        // room the open minute grew.
+        m.hosts.shrink_to_fit();
+        m.series.shrink_to_fit();
+        m.paths.shrink_to_fit();
+        m.insecure.shrink_to_fit();
         self.closed.push_back(Arc::new(m));
-        while self.closed.len() > MAX_WINDOW_MINUTES {
+        while self.closed.len() > self.keep {
             self.closed.pop_front();
         }
         self.open.start = next;
@@ -653,7 +664,7 @@ mod tests {
 
     #[test]
     fn distinct_ports_sweeps_and_unanswered_attempts() {
-        let mut rec = Recorder::new();
+        let mut rec = Recorder::default();
         let mut flows = Vec::new();
         for p in 1..=300u16 {
             flows.push(flow(60, "172.16.0.55", "10.0.0.9", 40_000, p, Some(SYN)));
@@ -677,7 +688,7 @@ mod tests {
 
     #[test]
     fn silent_minutes_close_empty_and_late_flows_are_counted() {
-        let mut rec = Recorder::new();
+        let mut rec = Recorder::default();
         rec.observe(&[flow(600, "10.0.0.1", "10.0.0.2", 50_000, 443, None)]);
         rec.roll(600 + 5 * 60);
         let closed = rec.closed();
@@ -689,7 +700,7 @@ mod tests {
 
     #[test]
     fn the_host_table_is_bounded() {
-        let mut rec = Recorder::new();
+        let mut rec = Recorder::default();
         let flows: Vec<Flow> = (0..(MAX_HOSTS_PER_MINUTE as u32 + 5_000))
             .map(|i| {
                 let a = std::net::Ipv4Addr::from(0x0a00_0000 + i);

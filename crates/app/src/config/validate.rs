@@ -247,12 +247,12 @@ fn analysis(c: &Config, check: &mut impl FnMut(bool, &str, String, &str)) {
         a.interval.to_string(),
         "10s to 1h, whole seconds",
     );
-    let max_window = crate::analysis::limits::MAX_WINDOW_MINUTES as u64 * 60;
+    let max_window = (crate::analysis::limits::MAX_WINDOW_MINUTES as u64 - 1) * 60;
     check(
         (60..=max_window).contains(&secs(&a.window)) && secs(&a.window) % 60 == 0 && a.window.0.subsec_nanos() == 0,
         "analysis.window",
         a.window.to_string(),
-        "1m to 30m, whole minutes",
+        &format!("1m to {}m, whole minutes", max_window / 60),
     );
     check(
         a.resolve_after.0 >= Duration::from_secs(10) && a.resolve_after.0 <= Duration::from_secs(86_400),

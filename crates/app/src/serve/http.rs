@@ -257,6 +257,7 @@ async fn status_handler(State(s): State<Arc<AppState>>) -> Response {
     match tokio::task::spawn_blocking(move || status(&s2.status)).await {
         Ok(mut v) => {
             v["enrichment"] = s.sinks.enrich.status();
+            v["analysis"] = s.sinks.analysis.status();
             v["websocket"] = json!({
                 "clients": s.ws.clients.load(Ordering::Relaxed),
                 "refused": s.ws.refused.load(Ordering::Relaxed),
