@@ -118,7 +118,8 @@ pub struct Host {
     pub clients: u32,
     /// Distinct addresses that sent it anything.
     pub senders: u32,
-    /// The service port it reached the most servers on, and how many.
+    /// The service port it probed the most servers on (SYN without ACK, or
+    /// one- or two-packet flows), and how many.
     pub sweep_port: u16,
     pub sweep_hosts: u32,
     /// Packets it sent to port 53 as a client.
@@ -551,7 +552,14 @@ impl Recorder {
                 h.senders += 1;
             }
         }
-        if roles.request && roles.port != 0 && first(3, &[ck, pk, sk], m) {
+        // A sweep is probes: a SYN without ACK, or (without flags) a flow of
+        // one or two packets. A busy proxy or browser reaching hundreds of
+        // HTTPS servers a minute is not sweeping.
+        let probe = match (r.proto, r.tcp_flags) {
+            (Some(6), Some(f)) => f & SYN != 0 && f & ACK == 0,
+            _ => r.packets.unwrap_or(0) <= 2,
+        };
+        if roles.request && probe && roles.port != 0 && first(3, &[ck, pk, sk], m) {
             let room = sets.sweeps.len() < MAX_SWEEP_KEYS;
             let n = match sets.sweeps.get_mut(&(roles.client, roles.port)) {
                 Some(n) => {
