@@ -907,8 +907,8 @@ impl Analyzer for NoResponse {
                 w.len(),
                 count(f64::from(h.unanswered))
             );
-            if let Some((p, port, _)) = h.peers.sorted().first() {
-                let _ = write!(text, "; the most tried is {p} port {port}");
+            if let Some((p, _, _)) = h.peers.sorted().first() {
+                let _ = write!(text, "; its busiest peer is {p}");
             }
             text.push('.');
             out.push((
