@@ -364,7 +364,9 @@ impl Engine {
                 let mut next_rules = Instant::now() + rule_every;
                 while !stop.load(Ordering::Relaxed) {
                     let now = crate::serve::now().as_millis().div_euclid(1_000);
-                    if Instant::now() >= next_rules {
+                    // With analysis off no flow is recorded: rules would
+                    // only see silence.
+                    if e.enabled() && Instant::now() >= next_rules {
                         e.evaluate_rules(now);
                         next_rules += rule_every;
                     }
