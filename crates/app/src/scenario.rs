@@ -93,8 +93,8 @@ pub struct Injector {
     seq: u64,
 }
 
-fn v4(a: Ipv4Addr) -> Option<IpAddr> {
-    Some(IpAddr::V4(a))
+fn v4(a: Ipv4Addr) -> IpAddr {
+    IpAddr::V4(a)
 }
 
 impl Injector {
@@ -188,22 +188,16 @@ impl Injector {
         match self.scenario {
             Scenario::PortScan => {
                 let port = 1 + (seq % 65_535) as u16;
-                vec![(
-                    0,
-                    syn(self.flow(t, v4(SCANNER).unwrap(), v4(SCAN_TARGET).unwrap(), 6, 61_000, port)),
-                )]
+                vec![(0, syn(self.flow(t, v4(SCANNER), v4(SCAN_TARGET), 6, 61_000, port)))]
             }
             Scenario::HostSweep => {
                 let host = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 1)) + (seq % 60_000) as u32);
-                vec![(
-                    0,
-                    syn(self.flow(t, v4(SWEEPER).unwrap(), IpAddr::V4(host), 6, eph, 445)),
-                )]
+                vec![(0, syn(self.flow(t, v4(SWEEPER), IpAddr::V4(host), 6, eph, 445)))]
             }
             Scenario::Ddos => {
                 // 300 sources, 1,000 packets each per flow: 30,000 pps.
                 let src = Ipv4Addr::from(u32::from(Ipv4Addr::new(45, 83, 0, 0)) + (self.rng.below(300) as u32) * 7);
-                let mut r = self.flow(t, IpAddr::V4(src), v4(VICTIM).unwrap(), 17, 123, 443);
+                let mut r = self.flow(t, IpAddr::V4(src), v4(VICTIM), 17, 123, 443);
                 r.packets = Some(1_000);
                 r.bytes = Some(1_000 * 480);
                 r.in_if = Some(1);
@@ -212,20 +206,20 @@ impl Injector {
             }
             Scenario::LinkDown => Vec::new(),
             Scenario::DnsFlood => {
-                let mut q = self.flow(t, v4(DNS_SOURCE).unwrap(), v4(RESOLVER).unwrap(), 17, eph, 53);
+                let mut q = self.flow(t, v4(DNS_SOURCE), v4(RESOLVER), 17, eph, 53);
                 q.packets = Some(50);
                 q.bytes = Some(50 * 72);
-                let mut a = self.flow(t, v4(RESOLVER).unwrap(), v4(DNS_SOURCE).unwrap(), 17, 53, eph);
+                let mut a = self.flow(t, v4(RESOLVER), v4(DNS_SOURCE), 17, 53, eph);
                 a.packets = Some(50);
                 a.bytes = Some(50 * 160);
                 vec![(0, q), (0, a)]
             }
             Scenario::Telnet => {
-                let mut c = self.flow(t, v4(TELNET_CLIENT).unwrap(), v4(TELNET_SERVER).unwrap(), 6, eph, 23);
+                let mut c = self.flow(t, v4(TELNET_CLIENT), v4(TELNET_SERVER), 6, eph, 23);
                 c.tcp_flags = Some(0x1b);
                 c.packets = Some(20);
                 c.bytes = Some(20 * 60);
-                let mut s = self.flow(t, v4(TELNET_SERVER).unwrap(), v4(TELNET_CLIENT).unwrap(), 6, 23, eph);
+                let mut s = self.flow(t, v4(TELNET_SERVER), v4(TELNET_CLIENT), 6, 23, eph);
                 s.tcp_flags = Some(0x1b);
                 s.packets = Some(20);
                 s.bytes = Some(20 * 200);
@@ -258,12 +252,9 @@ impl Injector {
                 let host = Ipv4Addr::new(10, 1, 0, 100 + (seq % 10) as u8);
                 let port = 7_000 + ((seq / 10) % 30) as u16;
                 if seq % 2 == 0 {
-                    vec![(
-                        0,
-                        syn(self.flow(t, v4(SILENT_CLIENT).unwrap(), IpAddr::V4(host), 6, eph, port)),
-                    )]
+                    vec![(0, syn(self.flow(t, v4(SILENT_CLIENT), IpAddr::V4(host), 6, eph, port)))]
                 } else {
-                    let mut r = self.flow(t, v4(SILENT_CLIENT).unwrap(), IpAddr::V4(host), 17, eph, port);
+                    let mut r = self.flow(t, v4(SILENT_CLIENT), IpAddr::V4(host), 17, eph, port);
                     r.packets = Some(1);
                     r.bytes = Some(120);
                     vec![(0, r)]

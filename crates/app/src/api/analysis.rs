@@ -6,9 +6,8 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{delete, get, patch, post};
-use axum::Json;
 use flowlens_store::query::{FlowQuery, Order};
 use flowlens_store::{Filter, Store};
 use serde_json::{json, Map, Value};
@@ -18,7 +17,7 @@ use super::json::{parse_ip, range_json};
 use super::limits::MAX_RULE_BODY;
 use super::openapi::{schema, P};
 use super::params::Params;
-use super::{answer, known, ApiError, Doc, Route};
+use super::{answer, known, now_unix, ApiError, Doc, Route};
 use crate::analysis::rules::RuleSpec;
 use crate::analysis::{
     behaviour, limits::MAX_ALERT_RULES, Advisory, Engine, Severity, ADVISORY_DOC, ALERT_DOC, RULE_DOC,
@@ -28,14 +27,7 @@ use crate::serve::http::AppState;
 const RULES: &str = "/api/v1/alert-rules";
 
 pub fn routes() -> Vec<Route> {
-    let doc = |summary, description, params, response, body| Doc {
-        summary,
-        description,
-        params,
-        response,
-        websocket: false,
-        body,
-    };
+    let doc = Doc::plain;
     vec![
         Route {
             method: "get",
@@ -282,23 +274,12 @@ async fn change(
 ) -> Response {
     let e = engine(&s);
     let store = s.store.clone();
-    let done = tokio::task::spawn_blocking(move || {
+    super::blocking(move || {
         let v = f(&store, &e)?;
         e.reload_rules().map_err(ApiError::from_store)?;
         Ok(v)
     })
-    .await;
-    match done {
-        Ok(Ok(v)) => Json(v).into_response(),
-        Ok(Err(e)) => fail(e),
-        Err(_) => fail(ApiError::from_store(flowlens_store::StoreError::Meta(
-            "task failed".into(),
-        ))),
-    }
-}
-
-fn now_unix() -> i64 {
-    crate::serve::now().as_millis() / 1_000
+    .await
 }
 
 async fn create_rule(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 
 use super::limits::MAX_RULE_BODY;
 use super::openapi::{schema, P};
-use super::{ApiError, Doc, Route};
+use super::{now_unix, ApiError, Doc, Route};
 use crate::config::{ClassRule, Environment};
 use crate::enrich::classify::{check_rule, Origin, Rule};
 use crate::enrich::limits::MAX_RULES;
@@ -25,14 +25,7 @@ use crate::serve::http::AppState;
 const BASE: &str = "/api/v1/classification-rules";
 
 pub fn routes() -> Vec<Route> {
-    let doc = |summary, description, params, response, body| Doc {
-        summary,
-        description,
-        params,
-        response,
-        websocket: false,
-        body,
-    };
+    let doc = Doc::plain;
     vec![
         Route {
             method: "get",
@@ -215,23 +208,12 @@ fn apply(r: &mut ClassRule, m: &Map<String, Value>) -> Result<(), ApiError> {
 /// Runs a change of the stored rules off the async threads, then rebuilds
 /// the rules in force so the next flows use it; answers its JSON.
 async fn change(s: Arc<AppState>, f: impl FnOnce(&AppState) -> Result<Value, ApiError> + Send + 'static) -> Response {
-    let done = tokio::task::spawn_blocking(move || {
+    super::blocking(move || {
         let v = f(&s)?;
         s.sinks.enrich.classes.reload(&s.store).map_err(ApiError::from_store)?;
         Ok(v)
     })
-    .await;
-    match done {
-        Ok(Ok(v)) => Json(v).into_response(),
-        Ok(Err(e)) => fail(e),
-        Err(_) => fail(ApiError::from_store(flowlens_store::StoreError::Meta(
-            "task failed".into(),
-        ))),
-    }
-}
-
-fn now_unix() -> i64 {
-    crate::serve::now().as_millis() / 1_000
+    .await
 }
 
 async fn create(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {

@@ -113,6 +113,26 @@ pub struct Doc {
     pub body: Option<fn() -> Value>,
 }
 
+impl Doc {
+    /// A plain (not WebSocket) route's documentation.
+    pub fn plain(
+        summary: &'static str,
+        description: &'static str,
+        params: &'static [openapi::Param],
+        response: fn() -> Value,
+        body: Option<fn() -> Value>,
+    ) -> Doc {
+        Doc {
+            summary,
+            description,
+            params,
+            response,
+            websocket: false,
+            body,
+        }
+    }
+}
+
 pub struct Route {
     pub method: &'static str,
     /// axum syntax (`/api/v1/ips/{ip}`), which OpenAPI shares.
@@ -210,6 +230,21 @@ pub async fn answer(
         }
         .into_response(),
     }
+}
+
+/// Runs a change (a stored rule added, changed, removed) off the async
+/// threads; its JSON, or the error.
+pub(crate) async fn blocking(f: impl FnOnce() -> Result<Value, ApiError> + Send + 'static) -> Response {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(e)) => e.into_response(),
+        Err(_) => ApiError::from_store(StoreError::Meta("task failed".into())).into_response(),
+    }
+}
+
+/// Unix seconds now (the time stored changes carry).
+pub(crate) fn now_unix() -> i64 {
+    crate::serve::now().as_millis() / 1_000
 }
 
 fn unavailable() -> Response {
