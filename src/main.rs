@@ -22,6 +22,38 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum UserAction {
+    /// Add an account; without --password-stdin the password is asked on a
+    /// terminal, or generated and printed once.
+    Add {
+        name: String,
+        /// viewer (reads), analyst (also alert and classification rules) or
+        /// admin (also users and the audit log).
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// Limit the account to this exporter (repeatable).
+        #[arg(long = "exporter", value_name = "ADDR")]
+        exporters: Vec<std::net::IpAddr>,
+        /// Limit the account to flows with an end in this network (repeatable).
+        #[arg(long = "network", value_name = "CIDR")]
+        networks: Vec<ipnet::IpNet>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (ends the account's sessions).
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete an account with its sessions and tokens.
+    Delete { name: String },
+    /// Every account with its role and scope.
+    List,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the collector: UDP listeners, decoding, storage, HTTP.
     ///
@@ -51,6 +83,22 @@ enum Command {
         /// Live flows per second over all simulated exporters.
         #[arg(long, default_value_t = 400)]
         rate: u64,
+        /// Require sign-in as `serve` does (accounts from `flowlens user`
+        /// in --data-dir).
+        #[arg(long)]
+        auth: bool,
+    },
+    /// Manage accounts: add, passwd, delete, list. Works on the data
+    /// directory while `flowlens serve` runs; changes apply at once.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+        /// Configuration file (for storage.data_dir).
+        #[arg(long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        /// Data directory (storage.data_dir).
+        #[arg(long, value_name = "DIR", global = true)]
+        data_dir: Option<PathBuf>,
     },
     /// Store the flows found in pcap/pcapng captures (with their capture
     /// times) in the data directory. Stop `flowlens serve` on it first.
@@ -273,11 +321,52 @@ fn main() -> ExitCode {
             }
         }
         Command::Config { action } => config_cmd(action),
+        Command::User {
+            action,
+            config: file,
+            data_dir,
+        } => {
+            let flags = config::Overrides {
+                data_dir,
+                ..config::Overrides::default()
+            };
+            let c = match load_config(file.as_deref(), &flags) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            use flowlens_app::auth::cli::UserCommand;
+            let cmd = match action {
+                UserAction::Add {
+                    name,
+                    role,
+                    exporters,
+                    networks,
+                    password_stdin,
+                } => UserCommand::Add {
+                    name,
+                    role,
+                    exporters,
+                    networks,
+                    password_stdin,
+                },
+                UserAction::Passwd { name, password_stdin } => UserCommand::Passwd { name, password_stdin },
+                UserAction::Delete { name } => UserCommand::Delete { name },
+                UserAction::List => UserCommand::List,
+            };
+            match flowlens_app::auth::cli::run(&c.storage.data_dir, cmd) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("flowlens user: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Demo {
             http,
             data_dir,
             history,
             rate,
+            auth,
         } => {
             let history = match config::units::Dur::parse(&history) {
                 Ok(d) => d.0,
@@ -294,6 +383,7 @@ fn main() -> ExitCode {
                 data_dir,
                 history,
                 rate,
+                auth,
                 ..Default::default()
             };
             if !http.is_empty() {

@@ -48,6 +48,9 @@ pub struct DemoOptions {
     pub history: Duration,
     /// Live flows per second over all simulated exporters.
     pub rate: u64,
+    /// Accounts and sign-in as `serve` has them (always when listening
+    /// beyond loopback).
+    pub auth: bool,
 }
 
 impl Default for DemoOptions {
@@ -57,6 +60,7 @@ impl Default for DemoOptions {
             data_dir: None,
             history: Duration::from_secs(3_600),
             rate: 400,
+            auth: false,
         }
     }
 }
@@ -67,6 +71,9 @@ pub fn config(o: &DemoOptions, data_dir: PathBuf) -> Config {
     let mut c = Config::default();
     c.storage.data_dir = data_dir;
     c.web.listen = o.http.clone();
+    // A newcomer's first minute: no sign-in while nothing but this
+    // machine can reach the console (`--auth` turns accounts on).
+    c.auth.enabled = o.auth || !o.http.iter().all(|a| a.ip().is_loopback());
     c.logging.level = LogLevel::Warn;
     // Baselines learn from live traffic only (the history is written
     // before the service starts): ten minutes of it before the link-down
@@ -297,6 +304,7 @@ pub fn run(o: DemoOptions) -> Result<(), ServeError> {
         ),
     };
     let c = config(&o, data_dir.clone());
+    let cfg_auth = c.auth.enabled;
     serve::init_logging(&c.logging);
     serve::limit_malloc_arenas();
     let tty = std::io::stderr().is_terminal();
@@ -395,7 +403,11 @@ pub fn run(o: DemoOptions) -> Result<(), ServeError> {
         SCENARIO_EVERY.as_secs() / 60,
         SCENARIO_FOR.as_secs() / 60
     );
-    println!("  the console opens without a login: the demo listens on loopback only. Stop with Ctrl-C.");
+    if cfg_auth {
+        println!("  sign-in is on (accounts in {}/meta.sqlite). Stop with Ctrl-C.", data_dir.display());
+    } else {
+        println!("  the console opens without a login: the demo listens on loopback only. Stop with Ctrl-C.");
+    }
     sims.push(std::thread::spawn({
         let (stop, schedule) = (stop.clone(), schedule.clone());
         move || scenarios(&schedule, &stop)

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod api;
+pub mod auth;
 pub mod capture;
 pub mod config;
 pub mod console;

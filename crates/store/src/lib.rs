@@ -2,6 +2,7 @@
 //! filter language, and the query engine. Only this crate touches the data
 //! directory.
 
+pub mod accounts;
 pub mod filter;
 pub mod flow;
 pub mod ips;
@@ -17,6 +18,7 @@ pub mod writer;
 
 use std::path::PathBuf;
 
+pub use accounts::Accounts;
 pub use filter::{Filter, FilterError};
 pub use flow::{Class, Flow};
 pub use store::{Store, StoreConfig};

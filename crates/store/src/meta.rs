@@ -1,5 +1,6 @@
 //! Metadata in SQLite (`meta.sqlite` beside the flows): small,
-//! transactional things — users, rules, assets — as later issues add them.
+//! transactional things — names, rules, documents, and the accounts of
+//! [`crate::accounts`].
 //! Opening it creates the file and records the schema version.
 
 use std::path::Path;
@@ -53,6 +54,7 @@ pub fn open(path: &Path) -> Result<rusqlite::Connection, StoreError> {
          );",
     )
     .map_err(meta)?;
+    c.execute_batch(crate::accounts::DDL).map_err(meta)?;
     let v: i64 = c
         .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
         .map_err(meta)?;

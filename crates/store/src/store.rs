@@ -36,9 +36,15 @@ pub struct Store {
     config: StoreConfig,
     /// Held only to clone connections from.
     db: std::sync::Mutex<duckdb::Connection>,
+    accounts: std::sync::Arc<crate::Accounts>,
 }
 
 impl Store {
+    /// Users, sessions, tokens and the audit log (`meta.sqlite`).
+    pub fn accounts(&self) -> &std::sync::Arc<crate::Accounts> {
+        &self.accounts
+    }
+
     pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| StoreError::DataDir {
             path: config.data_dir.clone(),
@@ -63,10 +69,11 @@ impl Store {
         db.execute_batch(&schema::migrations())?;
         db.execute_batch(&crate::rollup::ddl())?;
         db.execute_batch(crate::retention::ddl())?;
-        crate::meta::open(&config.data_dir.join(META_FILE))?;
+        let accounts = std::sync::Arc::new(crate::Accounts::open(&config.data_dir)?);
         Ok(Store {
             config,
             db: std::sync::Mutex::new(db),
+            accounts,
         })
     }
 

@@ -22,6 +22,7 @@ use crate::analysis::rules::RuleSpec;
 use crate::analysis::{
     behaviour, limits::MAX_ALERT_RULES, Advisory, Engine, Severity, ADVISORY_DOC, ALERT_DOC, RULE_DOC,
 };
+use crate::auth::{Access, Caller};
 use crate::serve::http::AppState;
 
 const RULES: &str = "/api/v1/alert-rules";
@@ -32,6 +33,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/advisories",
+            access: Access::ReadAll,
             doc: doc(
                 "Advisories",
                 "What the analyzers found: open ones (most severe first) or resolved ones (newest first, kept \
@@ -46,6 +48,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/advisories/{id}",
+            access: Access::ReadAll,
             doc: doc(
                 "One advisory",
                 "An advisory, open or resolved.",
@@ -58,6 +61,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: RULES,
+            access: Access::ReadAll,
             doc: doc(
                 "Alert rules",
                 "Every alert rule, and the webhook names rules can notify.",
@@ -70,6 +74,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "post",
             path: RULES,
+            access: Access::Write,
             doc: doc(
                 "Add an alert rule",
                 "A filter, a metric (bytes, bits, packets or flows per second, unique peers or ports) over a \
@@ -84,6 +89,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "patch",
             path: "/api/v1/alert-rules/{id}",
+            access: Access::Write,
             doc: doc(
                 "Change an alert rule",
                 "The fields given replace the rule's; a changed rule starts its evaluation afresh.",
@@ -96,6 +102,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "delete",
             path: "/api/v1/alert-rules/{id}",
+            access: Access::Write,
             doc: doc(
                 "Delete an alert rule",
                 "Its alerts stay in the history.",
@@ -108,6 +115,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/alerts",
+            access: Access::ReadAll,
             doc: doc(
                 "Alerts",
                 "Alerts the rules fired: firing ones first, then the history (kept across restarts).",
@@ -120,6 +128,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/ips/{ip}/behaviour",
+            access: Access::Read,
             doc: doc(
                 "Behaviour of one IP",
                 "What the address behaves like from its flows in the range (default the last hour): server, \
@@ -158,9 +167,9 @@ fn stored(store: &Store, kind: &str, n: usize) -> Result<Vec<Value>, ApiError> {
         .collect())
 }
 
-async fn advisories(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
+async fn advisories(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
     let e = engine(&s);
-    answer(s, q, known("/api/v1/advisories"), move |store, p| {
+    answer(s, &c, q, known("/api/v1/advisories"), move |store, p| {
         let state = p.get("state").unwrap_or("active");
         let min = match p.get("severity") {
             None => Severity::Info,
@@ -211,9 +220,9 @@ fn id_of(id: &str, what: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no {what} {id}")))
 }
 
-async fn advisory(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+async fn advisory(State(s): State<Arc<AppState>>, Path(id): Path<String>, Caller(c): Caller) -> Response {
     let e = engine(&s);
-    answer(s, None, &[], move |store, _| {
+    answer(s, &c, None, &[], move |store, _| {
         let id = id_of(&id, "advisory")?;
         if let Some(a) = e.advisory(id as u64) {
             return Ok(json!(a));
@@ -232,9 +241,9 @@ fn rule_json(id: i64, spec: &RuleSpec) -> Value {
     v
 }
 
-async fn list_rules(State(s): State<Arc<AppState>>) -> Response {
+async fn list_rules(State(s): State<Arc<AppState>>, Caller(c): Caller) -> Response {
     let e = engine(&s);
-    answer(s, None, &[], move |store, _| {
+    answer(s, &c, None, &[], move |store, _| {
         let rules: Vec<Value> = store
             .docs(RULE_DOC, MAX_ALERT_RULES)
             .map_err(ApiError::from_store)?
@@ -268,8 +277,11 @@ fn parse_rule(m: Map<String, Value>, hooks: &[String]) -> Result<RuleSpec, ApiEr
 }
 
 /// Runs a rule change off the async threads, then reloads the rules.
+/// The change is recorded in the audit log as `action` by `who`.
 async fn change(
     s: Arc<AppState>,
+    who: Arc<crate::auth::Principal>,
+    action: &'static str,
     f: impl FnOnce(&Store, &Engine) -> Result<Value, ApiError> + Send + 'static,
 ) -> Response {
     let e = engine(&s);
@@ -277,17 +289,18 @@ async fn change(
     super::blocking(move || {
         let v = f(&store, &e)?;
         e.reload_rules().map_err(ApiError::from_store)?;
+        super::audit_change(&s, &who, action, &v);
         Ok(v)
     })
     .await
 }
 
-async fn create_rule(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn create_rule(State(s): State<Arc<AppState>>, Caller(c): Caller, body: Result<Bytes, BytesRejection>) -> Response {
     let m = match body_object(body) {
         Ok(m) => m,
         Err(e) => return fail(e),
     };
-    change(s, move |store, e| {
+    change(s, c, "alert_rule.add", move |store, e| {
         let spec = parse_rule(m, &e.webhook_names())?;
         if store
             .docs(RULE_DOC, MAX_ALERT_RULES)
@@ -310,6 +323,7 @@ async fn create_rule(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesRe
 
 async fn update_rule(
     State(s): State<Arc<AppState>>,
+    Caller(c): Caller,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -321,7 +335,7 @@ async fn update_rule(
         Ok(m) => m,
         Err(e) => return fail(e),
     };
-    change(s, move |store, e| {
+    change(s, c, "alert_rule.change", move |store, e| {
         let (_, old) = store
             .docs(RULE_DOC, MAX_ALERT_RULES)
             .map_err(ApiError::from_store)?
@@ -341,8 +355,8 @@ async fn update_rule(
     .await
 }
 
-async fn remove_rule(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
-    change(s, move |store, _| {
+async fn remove_rule(State(s): State<Arc<AppState>>, Caller(c): Caller, Path(id): Path<String>) -> Response {
+    change(s, c, "alert_rule.delete", move |store, _| {
         let id = id_of(&id, "alert rule")?;
         if !store.delete_doc(RULE_DOC, id).map_err(ApiError::from_store)? {
             return Err(ApiError::not_found(format!("no alert rule {id}")));
@@ -352,9 +366,9 @@ async fn remove_rule(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> 
     .await
 }
 
-async fn alerts(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
+async fn alerts(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
     let e = engine(&s);
-    answer(s, q, known("/api/v1/alerts"), move |store, p| {
+    answer(s, &c, q, known("/api/v1/alerts"), move |store, p| {
         let state = p.get("state").unwrap_or("all");
         let n = limit(p, 200, 1_000)?;
         let mut out: Vec<Value> = e.alerts().iter().map(|a| json!(a)).collect();
@@ -388,11 +402,13 @@ async fn alerts(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Respon
     .await
 }
 
-async fn ip_behaviour(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery) -> Response {
-    answer(s, q, known("/api/v1/ips/{ip}/behaviour"), move |store, p| {
+async fn ip_behaviour(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+    answer(s, &c, q, known("/api/v1/ips/{ip}/behaviour"), move |store, p| {
         let ip = parse_ip(&ip)?;
         let range = p.range()?;
-        let filter = Filter::parse(&format!("host {ip}")).map_err(|e| ApiError::bad(e.code(), e.to_string()))?;
+        let filter = Filter::parse(&format!("host {ip}"))
+            .map_err(|e| ApiError::bad(e.code(), e.to_string()))?
+            .and(p.scope());
         let page = store
             .flows(&FlowQuery {
                 range,

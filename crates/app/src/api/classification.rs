@@ -20,6 +20,7 @@ use super::{now_unix, ApiError, Doc, Route};
 use crate::config::{ClassRule, Environment};
 use crate::enrich::classify::{check_rule, Origin, Rule};
 use crate::enrich::limits::MAX_RULES;
+use crate::auth::{Access, Caller};
 use crate::serve::http::AppState;
 
 const BASE: &str = "/api/v1/classification-rules";
@@ -30,6 +31,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: BASE,
+            access: Access::ReadAll,
             doc: doc(
                 "Classification rules",
                 "Every rule in force: the configuration file's (read-only, ids `config-N`) and those added here.",
@@ -42,6 +44,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "post",
             path: BASE,
+            access: Access::Write,
             doc: doc(
                 "Add a classification rule",
                 "A network and what it is (name, environment, datacenter, location, internal); applies to new \
@@ -55,6 +58,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "patch",
             path: "/api/v1/classification-rules/{id}",
+            access: Access::Write,
             doc: doc(
                 "Change a classification rule",
                 "The fields given replace the rule's (null clears one); applies to new flows at once.",
@@ -67,6 +71,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "delete",
             path: "/api/v1/classification-rules/{id}",
+            access: Access::Write,
             doc: doc(
                 "Delete a classification rule",
                 "Flows stored already keep the classification they got.",
@@ -79,6 +84,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/classification-rules/classify/{ip}",
+            access: Access::ReadAll,
             doc: doc(
                 "Classify an address",
                 "What the rules say of one address, and the rule that decides it.",
@@ -207,16 +213,23 @@ fn apply(r: &mut ClassRule, m: &Map<String, Value>) -> Result<(), ApiError> {
 
 /// Runs a change of the stored rules off the async threads, then rebuilds
 /// the rules in force so the next flows use it; answers its JSON.
-async fn change(s: Arc<AppState>, f: impl FnOnce(&AppState) -> Result<Value, ApiError> + Send + 'static) -> Response {
+/// The change is recorded in the audit log as `action` by `who`.
+async fn change(
+    s: Arc<AppState>,
+    who: Arc<crate::auth::Principal>,
+    action: &'static str,
+    f: impl FnOnce(&AppState) -> Result<Value, ApiError> + Send + 'static,
+) -> Response {
     super::blocking(move || {
         let v = f(&s)?;
         s.sinks.enrich.classes.reload(&s.store).map_err(ApiError::from_store)?;
+        super::audit_change(&s, &who, action, &v);
         Ok(v)
     })
     .await
 }
 
-async fn create(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn create(State(s): State<Arc<AppState>>, Caller(c): Caller, body: Result<Bytes, BytesRejection>) -> Response {
     let m = match body_object(body) {
         Ok(m) => m,
         Err(e) => return fail(e),
@@ -239,7 +252,7 @@ async fn create(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesRejecti
     if let Err(e) = apply(&mut r, &m) {
         return fail(e);
     }
-    change(s, move |st| {
+    change(s, c, "classification_rule.add", move |st| {
         if st.sinks.enrich.classes.current().rules().len() >= MAX_RULES {
             return Err(ApiError::bad(
                 "too_many_rules",
@@ -277,6 +290,7 @@ fn stored_id(id: &str) -> Result<i64, ApiError> {
 
 async fn update(
     State(s): State<Arc<AppState>>,
+    Caller(c): Caller,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -288,7 +302,7 @@ async fn update(
         Ok(m) => m,
         Err(e) => return fail(e),
     };
-    change(s, move |st| {
+    change(s, c, "classification_rule.change", move |st| {
         let rows = st.store.rules().map_err(ApiError::from_store)?;
         let row = rows
             .iter()
@@ -322,12 +336,12 @@ async fn update(
     .await
 }
 
-async fn remove(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+async fn remove(State(s): State<Arc<AppState>>, Caller(c): Caller, Path(id): Path<String>) -> Response {
     let id = match stored_id(&id) {
         Ok(id) => id,
         Err(e) => return fail(e),
     };
-    change(s, move |st| {
+    change(s, c, "classification_rule.delete", move |st| {
         if !st.store.delete_rule(id).map_err(ApiError::from_store)? {
             return Err(ApiError::not_found(format!("no classification rule {id}")));
         }

@@ -20,6 +20,7 @@ use super::known;
 use super::openapi::{schema, P};
 use super::{answer, ApiError, Doc, Route};
 use crate::flowjson::rfc3339;
+use crate::auth::{Access, Caller};
 use crate::serve::http::AppState;
 use crate::serve::telemetry::{lock, DomainStats};
 
@@ -28,6 +29,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/exporters",
+            access: Access::Read,
             doc: Doc {
                 summary: "Exporters",
                 description: "Every exporter heard since start or with flows in the range: name, protocol, \
@@ -42,6 +44,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/exporters/{addr}",
+            access: Access::Read,
             doc: Doc {
                 summary: "One exporter",
                 description: "One exporter's counters, observation domains and interfaces (traffic in and \
@@ -80,16 +83,21 @@ struct ExporterRow {
 /// Every exporter address (or only `only`): the telemetry's counters, and
 /// the exporters with flows in the range that this run has not heard (the
 /// service restarted, or the flows came from an import).
+///
+/// A scoped account sees the telemetry of the exporters its scope names,
+/// and traffic within its scope.
 fn exporter_rows(
     s: &AppState,
     store: &Store,
     range: TimeRange,
     only: Option<IpAddr>,
+    p: &super::params::Params,
+    scope: Option<&crate::auth::Scope>,
 ) -> Result<Vec<ExporterRow>, ApiError> {
     let mut rows: BTreeMap<IpAddr, (ExporterRow, Option<i64>)> = BTreeMap::new();
     for (addr, e) in lock(&s.status.telemetry.exporters).iter() {
         let ip = addr.ip();
-        if only.is_some_and(|o| o != ip) {
+        if only.is_some_and(|o| o != ip) || scope.is_some_and(|sc| !sc.has_exporter(ip)) {
             continue;
         }
         let (r, last) = rows.entry(ip).or_default();
@@ -108,9 +116,9 @@ fn exporter_rows(
         *last = Some(last.unwrap_or(i64::MIN).max(e.last_seen_unix));
         r.domains.extend(e.domains.iter().map(|(d, st)| (*d, st.clone())));
     }
-    let mut filter = Filter::all();
+    let mut filter = p.scope();
     if let Some(o) = only {
-        filter = exporter_filter(o)?;
+        filter = exporter_filter(o)?.and(filter);
     }
     let traffic = store
         .top(&TopQuery {
@@ -157,28 +165,30 @@ fn to_json(r: &ExporterRow) -> Value {
     serde_json::to_value(r).unwrap_or(Value::Null)
 }
 
-async fn exporters(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
+async fn exporters(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
     let st = s.clone();
-    answer(s, q, known("/api/v1/exporters"), move |store, p| {
+    let scope = c.scope.clone();
+    answer(s, &c, q, known("/api/v1/exporters"), move |store, p| {
         let range = p.range()?;
-        let rows = exporter_rows(&st, store, range, None)?;
+        let rows = exporter_rows(&st, store, range, None, p, scope.as_ref())?;
         Ok(json!({ "range": range_json(&range), "exporters": rows.iter().map(to_json).collect::<Vec<_>>() }))
     })
     .await
 }
 
-async fn exporter(State(s): State<Arc<AppState>>, Path(addr): Path<String>, RawQuery(q): RawQuery) -> Response {
+async fn exporter(State(s): State<Arc<AppState>>, Path(addr): Path<String>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
     let st = s.clone();
-    answer(s, q, known("/api/v1/exporters/{addr}"), move |store, p| {
+    let scope = c.scope.clone();
+    answer(s, &c, q, known("/api/v1/exporters/{addr}"), move |store, p| {
         let ip = parse_ip(&addr)?;
         let range = p.range()?;
         let limit = p.limit(MAX_QUERY_LIMIT)?;
-        let Some(row) = exporter_rows(&st, store, range, Some(ip))?.pop() else {
+        let Some(row) = exporter_rows(&st, store, range, Some(ip), p, scope.as_ref())?.pop() else {
             return Err(ApiError::not_found(format!(
                 "no exporter {ip} heard since the start or with flows in the range"
             )));
         };
-        let filter = exporter_filter(ip)?;
+        let filter = exporter_filter(ip)?.and(p.scope());
         let side = |dim: Dim| -> Result<Vec<(Key, Totals)>, ApiError> {
             Ok(store
                 .top(&TopQuery {

@@ -19,6 +19,7 @@ use super::params::{auto_step, Params};
 use super::{answer, known, ApiError, Doc, Route};
 use crate::enrich::Databases;
 use crate::flowjson::rfc3339;
+use crate::auth::{Access, Caller};
 use crate::serve::http::AppState;
 
 pub fn routes() -> Vec<Route> {
@@ -26,6 +27,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/ips",
+            access: Access::Read,
             doc: Doc {
                 summary: "IPs seen",
                 description: "Every address seen as source or destination, with bytes, packets and flows in \
@@ -48,6 +50,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/ips/{ip}",
+            access: Access::Read,
             doc: Doc {
                 summary: "One IP",
                 description: "Traffic series in and out, top peers, protocols, ports and peer countries of \
@@ -62,6 +65,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/ips/{ip}/peers",
+            access: Access::Read,
             doc: Doc {
                 summary: "Peers of one IP",
                 description: "Addresses it exchanged traffic with, both directions together, by bytes.",
@@ -75,6 +79,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/ips/{ip}/protocols",
+            access: Access::Read,
             doc: Doc {
                 summary: "Protocols of one IP",
                 description: "Its traffic by IP protocol.",
@@ -88,6 +93,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/ips/{ip}/ports",
+            access: Access::Read,
             doc: Doc {
                 summary: "Ports of one IP",
                 description: "Its traffic by destination port.",
@@ -101,6 +107,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/bad-ips",
+            access: Access::Read,
             doc: Doc {
                 summary: "Sources without answers",
                 description: "Sources with repeated attempts that got no reply (TCP with only SYN, or no \
@@ -115,8 +122,8 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-async fn ips(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
-    answer(s, q, known("/api/v1/ips"), |store, p| {
+async fn ips(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+    answer(s, &c, q, known("/api/v1/ips"), |store, p| {
         let range = p.range()?;
         let descending = match p.get("direction").unwrap_or("desc") {
             "desc" => true,
@@ -157,9 +164,9 @@ async fn ips(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response 
     .await
 }
 
-async fn ip_summary(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery) -> Response {
+async fn ip_summary(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
     let names = s.sinks.enrich.geo.current();
-    answer(s, q, known("/api/v1/ips/{ip}"), move |store, p| {
+    answer(s, &c, q, known("/api/v1/ips/{ip}"), move |store, p| {
         let ip = parse_ip(&ip)?;
         let range = p.range()?;
         let step = p.step(auto_step(&range, DEFAULT_SERIES_POINTS))?;
@@ -198,8 +205,8 @@ async fn ip_summary(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQ
     .await
 }
 
-async fn ip_peers(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery) -> Response {
-    answer(s, q, known("/api/v1/ips/{ip}/peers"), move |store, p| {
+async fn ip_peers(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+    answer(s, &c, q, known("/api/v1/ips/{ip}/peers"), move |store, p| {
         let ip = parse_ip(&ip)?;
         let range = p.range()?;
         let limit = p.limit(MAX_QUERY_LIMIT)?;
@@ -237,22 +244,22 @@ fn ip_top(store: &Store, p: &Params, ip: &str, by: Dim) -> Result<Value, ApiErro
     Ok(v)
 }
 
-async fn ip_protocols(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery) -> Response {
-    answer(s, q, known("/api/v1/ips/{ip}/protocols"), move |store, p| {
+async fn ip_protocols(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+    answer(s, &c, q, known("/api/v1/ips/{ip}/protocols"), move |store, p| {
         ip_top(store, p, &ip, Dim::Proto)
     })
     .await
 }
 
-async fn ip_ports(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery) -> Response {
-    answer(s, q, known("/api/v1/ips/{ip}/ports"), move |store, p| {
+async fn ip_ports(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+    answer(s, &c, q, known("/api/v1/ips/{ip}/ports"), move |store, p| {
         ip_top(store, p, &ip, Dim::DstPort)
     })
     .await
 }
 
-async fn bad_ips(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
-    answer(s, q, known("/api/v1/bad-ips"), |store, p| {
+async fn bad_ips(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+    answer(s, &c, q, known("/api/v1/bad-ips"), |store, p| {
         let range = p.range()?;
         let rows = store
             .no_response(&NoResponseQuery {

@@ -48,3 +48,6 @@ pub const DEFAULT_IP_TOP: usize = 10;
 
 /// Largest JSON body of a classification rule.
 pub const MAX_RULE_BODY: usize = 16 * 1_024;
+
+/// A TLS handshake not done within this is dropped (slow-loris).
+pub const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

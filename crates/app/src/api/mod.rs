@@ -9,6 +9,7 @@
 //! store query on the blocking pool under a concurrency cap and a timeout,
 //! and answer JSON; every error is `{"error": {"code", "message"}}`.
 
+mod accounts;
 mod analysis;
 mod classification;
 mod exporters;
@@ -137,6 +138,8 @@ pub struct Route {
     pub method: &'static str,
     /// axum syntax (`/api/v1/ips/{ip}`), which OpenAPI shares.
     pub path: &'static str,
+    /// Who may use it ([`crate::auth::authorize`] checks, before the handler).
+    pub access: crate::auth::Access,
     pub doc: Doc,
     pub handler: MethodRouter<Arc<AppState>>,
 }
@@ -150,6 +153,7 @@ pub fn routes() -> Vec<Route> {
         .chain(classification::routes())
         .chain(analysis::routes())
         .chain(ws::routes())
+        .chain(accounts::routes())
         .collect()
 }
 
@@ -195,12 +199,13 @@ pub fn parse_query(raw: Option<String>, now: flowlens_wire::Timestamp) -> Result
 /// within `QUERY_TIMEOUT`.
 pub async fn answer(
     state: Arc<AppState>,
+    caller: &crate::auth::Principal,
     raw: Option<String>,
     known: &'static [&'static str],
     f: impl FnOnce(&Store, &Params) -> Result<Value, ApiError> + Send + 'static,
 ) -> Response {
     let p = match parse_query(raw, crate::serve::now()).and_then(|p| p.only(known).map(|()| p)) {
-        Ok(p) => p,
+        Ok(p) => p.scoped(caller.scope_filter()),
         Err(e) => return e.into_response(),
     };
     let Ok(permit) = state.queries.clone().acquire_owned().await else {
@@ -240,6 +245,19 @@ pub(crate) async fn blocking(f: impl FnOnce() -> Result<Value, ApiError> + Send 
         Ok(Err(e)) => e.into_response(),
         Err(_) => ApiError::from_store(StoreError::Meta("task failed".into())).into_response(),
     }
+}
+
+/// Records a change made through the API in the audit log: the object's
+/// id and name, and its JSON (cut) as the detail.
+pub(crate) fn audit_change(s: &AppState, who: &crate::auth::Principal, action: &str, v: &Value) {
+    let target = match (v.get("id"), v.get("name").or_else(|| v.get("cidr")), v.get("deleted")) {
+        (_, _, Some(d)) => format!("#{}", d.as_str().unwrap_or_default()),
+        (Some(id), Some(n), _) => format!("#{} {}", id.to_string().trim_matches('"'), n.as_str().unwrap_or_default()),
+        (Some(id), None, _) => format!("#{}", id.to_string().trim_matches('"')),
+        _ => String::new(),
+    };
+    let detail = if v.get("deleted").is_some() { String::new() } else { v.to_string() };
+    crate::auth::manage::audit(&s.auth.accounts, &who.by(), action, &target, "ok", &detail);
 }
 
 /// Unix seconds now (the time stored changes carry).

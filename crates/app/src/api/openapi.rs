@@ -143,6 +143,22 @@ impl P {
         description: "The numeric id.",
         schema: r#"{"type":"integer","minimum":1}"#,
     };
+    pub const ALL: Param = q(
+        "all",
+        "`true`: everyone's (admins only).",
+        r#"{"type":"boolean"}"#,
+    );
+    pub const BEFORE: Param = q(
+        "before",
+        "Only entries with a smaller id (the `next` of the previous page).",
+        r#"{"type":"integer","minimum":1}"#,
+    );
+    pub const ACTOR: Param = q("actor", "Only entries by this actor.", r#"{"type":"string","maxLength":600}"#);
+    pub const ACTION: Param = q(
+        "action",
+        "Only entries whose action starts with this (`login`, `user.`, `token.`, `alert_rule.`).",
+        r#"{"type":"string","maxLength":64}"#,
+    );
     pub const STATE: Param = q(
         "state",
         "`active` (default; `firing` for alerts), `resolved` or `all`.",
@@ -231,6 +247,19 @@ pub fn document(routes: &[Route]) -> Value {
         if r.path == "/readyz" {
             responses.insert("503".into(), error_response("Starting or stopping."));
         }
+        if r.access != crate::auth::Access::Public {
+            responses.insert(
+                "401".into(),
+                error_response("No session or token, or an unknown one: sign in or send a bearer token."),
+            );
+            responses.insert(
+                "403".into(),
+                error_response(&format!(
+                    "Signed in, but the role, scope or token permission does not allow this (access: {}).",
+                    r.access.as_str()
+                )),
+            );
+        }
         let mut op = json!({
             "summary": d.summary,
             "description": d.description,
@@ -238,6 +267,9 @@ pub fn document(routes: &[Route]) -> Value {
             "parameters": d.params.iter().map(param_json).collect::<Vec<_>>(),
             "responses": responses,
         });
+        if r.access == crate::auth::Access::Public {
+            op["security"] = json!([]);
+        }
         if let Some(body) = d.body {
             op["requestBody"] = json!({
                 "required": true,
@@ -260,7 +292,15 @@ pub fn document(routes: &[Route]) -> Value {
                             live feed. Times are RFC 3339 (UTC); counters are sampling-corrected.",
         },
         "paths": paths,
-        "components": { "schemas": { "Error": schema::error() } },
+        "components": {
+            "schemas": { "Error": schema::error() },
+            "securitySchemes": {
+                "token": { "type": "http", "scheme": "bearer", "description": "An API token (`flt_…`) from /account." },
+                "session": { "type": "apiKey", "in": "cookie", "name": crate::auth::COOKIE_PLAIN,
+                             "description": "The console's session (`__Host-flowlens_session` over HTTPS); changes also need the X-CSRF-Token header." },
+            },
+        },
+        "security": [{ "token": [] }, { "session": [] }],
     })
 }
 

@@ -16,6 +16,8 @@ use crate::timespec;
 pub struct Params {
     map: HashMap<String, String>,
     now: Timestamp,
+    /// The asking account's scope: every flow question is ANDed with it.
+    scope: Option<Filter>,
 }
 
 impl Params {
@@ -30,7 +32,7 @@ impl Params {
                 ),
             ));
         }
-        Ok(Params { map, now })
+        Ok(Params { map, now, scope: None })
     }
 
     pub fn now(&self) -> Timestamp {
@@ -79,12 +81,25 @@ impl Params {
         Ok(TimeRange { since, until })
     }
 
-    /// `filter` in the filter language (empty: everything).
+    /// Limits every flow question to `scope` (an account's).
+    pub fn scoped(mut self, scope: Option<Filter>) -> Params {
+        self.scope = scope;
+        self
+    }
+
+    /// The scope's filter, everything when unscoped.
+    pub fn scope(&self) -> Filter {
+        self.scope.clone().unwrap_or_else(Filter::all)
+    }
+
+    /// `filter` in the filter language (empty: everything), within the
+    /// account's scope.
     pub fn filter(&self) -> Result<Filter, ApiError> {
-        match self.get("filter") {
-            None => Ok(Filter::all()),
-            Some(f) => Filter::parse(f).map_err(|e| ApiError::bad(e.code(), format!("filter: {e}"))),
-        }
+        let f = match self.get("filter") {
+            None => Filter::all(),
+            Some(f) => Filter::parse(f).map_err(|e| ApiError::bad(e.code(), format!("filter: {e}")))?,
+        };
+        Ok(f.and(self.scope()))
     }
 
     pub fn metric(&self) -> Result<Metric, ApiError> {

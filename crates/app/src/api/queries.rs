@@ -18,6 +18,7 @@ use super::openapi::{schema, P};
 use super::params::{auto_step, Params};
 use super::{answer, known, ApiError, Doc, Route};
 use crate::flowjson::rfc3339;
+use crate::auth::{Access, Caller};
 use crate::serve::http::AppState;
 
 pub fn routes() -> Vec<Route> {
@@ -25,6 +26,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/flows",
+            access: Access::Read,
             doc: Doc {
                 summary: "Flow search",
                 description: "Raw flows matching a filter in a time range, newest first by default, a page at a \
@@ -39,6 +41,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/series",
+            access: Access::Read,
             doc: Doc {
                 summary: "Time series",
                 description: "Bytes, packets or flows per step, optionally split by one dimension into its top \
@@ -62,6 +65,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/top",
+            access: Access::Read,
             doc: Doc {
                 summary: "Top-N",
                 description: "The largest values of one or more dimensions (comma-separated `by`), with the \
@@ -76,6 +80,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/sankey",
+            access: Access::Read,
             doc: Doc {
                 summary: "Sankey",
                 description: "Traffic along paths of 2 to 4 dimensions (`by=src_country,proto,dst_port`), as \
@@ -90,10 +95,10 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-async fn flows(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
+async fn flows(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
     let names = s.sinks.enrich.geo.current();
     let interfaces = s.sinks.enrich.interfaces.clone();
-    answer(s, q, known("/api/v1/flows"), move |store, p| {
+    answer(s, &c, q, known("/api/v1/flows"), move |store, p| {
         let range = p.range()?;
         let page = store
             .flows(&FlowQuery {
@@ -114,8 +119,8 @@ async fn flows(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Respons
     .await
 }
 
-async fn series(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
-    answer(s, q, known("/api/v1/series"), |store, p| {
+async fn series(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+    answer(s, &c, q, known("/api/v1/series"), |store, p| {
         let range = p.range()?;
         let step = p.step(auto_step(&range, DEFAULT_SERIES_POINTS))?;
         let points = ((range.until.0 - range.since.0) / 1_000_000_000) as u64 / step.max(1);
@@ -194,9 +199,9 @@ fn top_query(p: &Params, max_dims: usize) -> Result<TopQuery, ApiError> {
     })
 }
 
-async fn top(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
+async fn top(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
     let names = s.sinks.enrich.geo.current();
-    answer(s, q, known("/api/v1/top"), move |store, p| {
+    answer(s, &c, q, known("/api/v1/top"), move |store, p| {
         let q = top_query(p, MAX_QUERY_DIMS)?;
         let a = store.top(&q).map_err(ApiError::from_store)?;
         Ok(top_json(&a, &q.range, &names))
@@ -204,8 +209,8 @@ async fn top(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response 
     .await
 }
 
-async fn sankey(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
-    answer(s, q, known("/api/v1/sankey"), |store, p| {
+async fn sankey(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+    answer(s, &c, q, known("/api/v1/sankey"), |store, p| {
         let q = top_query(p, MAX_QUERY_DIMS)?;
         if q.by.len() < 2 {
             return Err(ApiError::bad(

@@ -22,6 +22,7 @@ use super::limits::{MAX_WS_CONNS, WS_CLIENT_QUEUE, WS_EVENTS_INTERVAL, WS_SEND_T
 use super::live::Msg;
 use super::openapi::{schema, P};
 use super::{parse_query, ApiError, Doc, Route};
+use crate::auth::{Access, Caller};
 use crate::serve::http::AppState;
 
 pub fn routes() -> Vec<Route> {
@@ -29,6 +30,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/ws/flows",
+            access: Access::Read,
             doc: Doc {
                 summary: "Live flow feed (WebSocket)",
                 description: "Upgrade to a WebSocket; each text message is a JSON array of flows matching `filter`, \
@@ -44,6 +46,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/ws/events",
+            access: Access::ReadAll,
             doc: Doc {
                 summary: "Events (WebSocket)",
                 description: "Upgrade to a WebSocket; a `{\"type\": \"status\", ...}` message every 2 s, and each \
@@ -100,11 +103,12 @@ fn full() -> Response {
 
 async fn flows(
     State(s): State<Arc<AppState>>,
+    Caller(c): Caller,
     RawQuery(q): RawQuery,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     let filter = match parse_query(q, crate::serve::now())
-        .and_then(|p| p.only(&["filter"]).map(|()| p))
+        .and_then(|p| p.only(&["filter"]).map(|()| p.scoped(c.scope_filter())))
         .and_then(|p| p.filter())
     {
         Ok(f) => f,

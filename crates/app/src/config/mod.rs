@@ -7,6 +7,7 @@
 //! unknown keys with the nearest valid one, and checks every value's range.
 
 mod load;
+mod security;
 pub mod units;
 mod validate;
 
@@ -17,6 +18,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 pub use load::{load, nearest, settings, ConfigError, Loaded, Overrides, Source};
+pub use security::{Auth, Tls};
 use units::{BitRate, Bytes, Dur};
 
 /// The commented default file `flowlens config init` writes. A test holds
@@ -39,6 +41,7 @@ pub struct Config {
     pub analysis: Analysis,
     pub notifications: Notifications,
     pub web: Web,
+    pub auth: Auth,
     pub logging: Logging,
     pub limits: Limits,
 }
@@ -235,6 +238,10 @@ impl Default for Retention {
 pub struct Web {
     /// HTTP listeners (API, ingest, status); empty turns HTTP off.
     pub listen: Vec<SocketAddr>,
+    /// HTTPS on every listener when set.
+    pub tls: Option<Tls>,
+    /// Plain-HTTP listeners that redirect to HTTPS (with `tls`).
+    pub redirect_http: security::Redirects,
 }
 
 impl Default for Web {
@@ -244,6 +251,8 @@ impl Default for Web {
                 SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8080),
                 SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 8080),
             ],
+            tls: None,
+            redirect_http: Vec::new(),
         }
     }
 }
@@ -370,6 +379,9 @@ pub struct Metrics {
     pub windows: Vec<Dur>,
     /// Most traffic series; further label combinations fold into `other`.
     pub max_series: usize,
+    /// Scrapers allowed without a token (else a token with the `metrics`
+    /// permission); with `auth.enabled: false` the endpoint is open.
+    pub allow: Vec<IpNet>,
 }
 
 impl Default for Metrics {
@@ -384,6 +396,7 @@ impl Default for Metrics {
             groups: MetricGroups::default(),
             windows: vec![Dur::secs(60), Dur::secs(300), Dur::secs(900), Dur::secs(3_600)],
             max_series: 2_000,
+            allow: Vec::new(),
         }
     }
 }

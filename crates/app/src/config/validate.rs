@@ -229,6 +229,7 @@ pub(super) fn validate(c: &Config, sources: &BTreeMap<String, Source>) -> Result
     );
     count!(l.max_ingest_records, "limits.max_ingest_records", 1, 10_000_000);
     analysis(c, &mut check);
+    security(c, &mut check);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -360,6 +361,69 @@ fn analysis(c: &Config, check: &mut impl FnMut(bool, &str, String, &str)) {
             &format!("{p}.timeout"),
             w.timeout.to_string(),
             "100ms to 60s",
+        );
+    }
+}
+
+/// Accounts and transport: auth off only where nobody else can reach the
+/// service, sessions of sensible length, redirects only to HTTPS.
+fn security(c: &Config, check: &mut impl FnMut(bool, &str, String, &str)) {
+    use std::time::Duration;
+    let a = &c.auth;
+    if !a.enabled && a.trusted_proxy_header.is_none() {
+        let open: Vec<String> = c
+            .web
+            .listen
+            .iter()
+            .filter(|l| !l.ip().is_loopback())
+            .map(|l| l.to_string())
+            .collect();
+        check(
+            open.is_empty(),
+            "auth.enabled",
+            format!("false while web.listen has {} (reachable from the network)", open.join(", ")),
+            "true; or false with every web.listen address on loopback (127.0.0.1:8080, [::1]:8080), or with \
+             auth.trusted_proxy_header set for a reverse proxy that authenticates",
+        );
+    }
+    check(
+        a.session_idle.0 >= Duration::from_secs(60) && a.session_idle.0 <= Duration::from_secs(30 * 86_400),
+        "auth.session_idle",
+        a.session_idle.to_string(),
+        "1m to 30d",
+    );
+    check(
+        a.session_max.0 >= a.session_idle.0 && a.session_max.0 <= Duration::from_secs(365 * 86_400),
+        "auth.session_max",
+        a.session_max.to_string(),
+        "auth.session_idle to 365d",
+    );
+    if let Some(h) = &a.trusted_proxy_header {
+        check(
+            !h.is_empty() && axum::http::HeaderName::from_bytes(h.as_bytes()).is_ok(),
+            "auth.trusted_proxy_header",
+            format!("{h:?}"),
+            "an HTTP header name such as Remote-User",
+        );
+        check(
+            !a.trusted_proxies.is_empty(),
+            "auth.trusted_proxies",
+            "[]".into(),
+            "the addresses of the proxies that set auth.trusted_proxy_header",
+        );
+    }
+    check(
+        c.web.redirect_http.is_empty() || c.web.tls.is_some(),
+        "web.redirect_http",
+        format!("{:?} without web.tls", c.web.redirect_http),
+        "[] unless web.tls is set (it redirects to HTTPS)",
+    );
+    if let Some(t) = &c.web.tls {
+        check(
+            t.reload_check.0 >= Duration::from_secs(1) && t.reload_check.0 <= Duration::from_secs(86_400),
+            "web.tls.reload_check",
+            t.reload_check.to_string(),
+            "1s to 1d",
         );
     }
 }

@@ -6,6 +6,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::assets::url;
 use super::View;
+use crate::auth::{Access, Principal, Role, Via};
 
 /// The navigation, in order: (path, label).
 pub const NAV: &[(&str, &str)] = &[
@@ -54,7 +55,47 @@ pub struct Frame<'a> {
     pub charts: bool,
 }
 
+/// Who may open each console page (from [`super::pages`], read once).
+fn access_of(path: &str) -> Access {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static T: OnceLock<HashMap<&'static str, Access>> = OnceLock::new();
+    T.get_or_init(|| super::pages().into_iter().map(|p| (p.path, p.access)).collect())
+        .get(path)
+        .copied()
+        .unwrap_or(Access::Admin)
+}
+
+/// The signed-in account's corner: name and role, its links, sign-out.
+fn account(p: &Principal) -> Markup {
+    html! {
+        div.account {
+            @match p.via {
+                Via::Open => {
+                    span.who title="auth.enabled is false: the console is open to anyone who can reach it (loopback only)" { "No sign-in" }
+                }
+                _ => {
+                    a.who href="/account" title=(format!("{} · {}", p.name, p.role.as_str())) { (p.name) }
+                    span.role { (p.role.as_str()) @if p.scope.is_some() { " · scoped" } }
+                }
+            }
+            @if p.role == Role::Admin && p.scope.is_none() {
+                a href="/users" { "Users" }
+                a href="/audit" { "Audit" }
+            }
+            @if matches!(p.via, Via::Session { .. }) {
+                button #logout .link type="button" { "Sign out" }
+            }
+        }
+    }
+}
+
 pub fn page(f: &Frame, body: Markup) -> Markup {
+    let who = crate::auth::current();
+    let csrf = who.as_ref().and_then(|p| match &p.via {
+        Via::Session { csrf, .. } => Some(csrf.clone()),
+        _ => None,
+    });
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -63,6 +104,9 @@ pub fn page(f: &Frame, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
                 title { (f.title) " · FlowLens" }
+                @if let Some(t) = &csrf {
+                    meta name="csrf-token" content=(t);
+                }
                 link rel="icon" type="image/svg+xml" href=(url("favicon.svg"));
                 link rel="stylesheet" href=(url("console.css"));
                 // Sets the saved theme before the first paint (no flash).
@@ -81,13 +125,16 @@ pub fn page(f: &Frame, body: Markup) -> Markup {
                         (PreEscaped(LOGO)) span { "FlowLens" }
                     }
                     nav.main aria-label="Main" {
-                        @for (path, label) in NAV {
+                        @for (path, label) in NAV.iter().filter(|(p, _)| who.as_ref().is_none_or(|w| access_of(p).allows(w))) {
                             @if *path == f.nav {
                                 a.active href=(path) aria-current="page" { (label) }
                             } @else {
                                 a href=(path) { (label) }
                             }
                         }
+                    }
+                    @if let Some(p) = &who {
+                        (account(p))
                     }
                     button #theme-toggle .icon type="button" title="Switch light/dark mode" aria-label="Switch light/dark mode" {
                         span.sun { "☀" } span.moon { "☾" }
@@ -97,6 +144,34 @@ pub fn page(f: &Frame, body: Markup) -> Markup {
                     div #banner .banner role="alert" hidden {}
                     (body)
                 }
+            }
+        }
+    }
+}
+
+/// A page without navigation (sign-in): brand, theme toggle, the body.
+pub fn bare(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (title) " · FlowLens" }
+                link rel="icon" type="image/svg+xml" href=(url("favicon.svg"));
+                link rel="stylesheet" href=(url("console.css"));
+                script src=(url("theme.js")) {}
+                script defer src=(url("app.js")) {}
+            }
+            body.bare {
+                header.top {
+                    span.brand { (PreEscaped(LOGO)) span { "FlowLens" } }
+                    button #theme-toggle .icon type="button" title="Switch light/dark mode" aria-label="Switch light/dark mode" {
+                        span.sun { "☀" } span.moon { "☾" }
+                    }
+                }
+                main #page { (body) }
             }
         }
     }

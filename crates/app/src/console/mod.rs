@@ -11,8 +11,10 @@
 //! HTML); the Content-Security-Policy set in [`security_headers`] forbids
 //! inline script.
 
+mod account;
 mod assets;
 mod layout;
+mod login;
 mod pages;
 
 use std::sync::Arc;
@@ -20,32 +22,63 @@ use std::sync::Arc;
 use axum::extract::RawQuery;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{get, post, MethodRouter};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::api::limits::{MAX_PARAMS, MAX_PARAM_LEN};
+use crate::auth::Access;
 use crate::serve::http::AppState;
 
 pub use assets::ASSETS;
 pub use layout::NAV;
 
-/// The console's routes (pages and `/static/`); not in the OpenAPI
-/// document, which is the API's.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/", get(pages::dashboard))
-        .route("/ips", get(pages::ips))
-        .route("/ips/{ip}", get(pages::ip))
-        .route("/flows", get(pages::flows))
-        .route("/live", get(pages::live))
-        .route("/explore", get(pages::explore))
-        .route("/bad-ips", get(pages::bad_ips))
-        .route("/advisories", get(pages::advisories))
-        .route("/alerts", get(pages::alerts))
-        .route("/exporters", get(pages::exporters))
-        .route("/about", get(pages::about))
-        .route("/static/{name}", get(assets::serve))
+/// A console route: pages, `/static/`, sign-in and sign-out (not in the
+/// OpenAPI document, which is the API's).
+pub struct Page {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+    pub handler: MethodRouter<Arc<AppState>>,
+}
+
+/// Every console route with who may use it.
+pub fn pages() -> Vec<Page> {
+    let page = |path, access, handler| Page {
+        method: "get",
+        path,
+        access,
+        handler,
+    };
+    vec![
+        page("/", Access::Read, get(pages::dashboard)),
+        page("/ips", Access::Read, get(pages::ips)),
+        page("/ips/{ip}", Access::Read, get(pages::ip)),
+        page("/flows", Access::Read, get(pages::flows)),
+        page("/live", Access::Read, get(pages::live)),
+        page("/explore", Access::Read, get(pages::explore)),
+        page("/bad-ips", Access::Read, get(pages::bad_ips)),
+        page("/exporters", Access::Read, get(pages::exporters)),
+        page("/advisories", Access::ReadAll, get(pages::advisories)),
+        page("/alerts", Access::ReadAll, get(pages::alerts)),
+        page("/about", Access::ReadAll, get(pages::about)),
+        page("/account", Access::Account, get(account::account)),
+        page("/users", Access::Admin, get(account::users)),
+        page("/audit", Access::Admin, get(account::audit)),
+        page("/login", Access::Public, get(login::form)),
+        Page {
+            method: "post",
+            path: "/login",
+            access: Access::Public,
+            handler: post(login::submit),
+        },
+        Page {
+            method: "post",
+            path: "/logout",
+            access: Access::Account,
+            handler: post(login::logout),
+        },
+        page("/static/{name}", Access::Public, get(assets::serve)),
+    ]
 }
 
 /// The Content-Security-Policy of every answer: scripts and everything
@@ -57,7 +90,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' '
 
 /// Adds the security headers (CSP, no sniffing, no referrer across
 /// origins, no framing) to every answer that does not set its own.
-pub fn security_headers(r: Router) -> Router {
+pub fn security_headers(r: axum::Router) -> axum::Router {
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
@@ -120,6 +153,11 @@ pub fn html_page(status: StatusCode, m: maud::Markup) -> Response {
 /// The 404 page for browsers (the API keeps its JSON 404).
 pub fn not_found_page(path: &str) -> Response {
     pages::not_found(path)
+}
+
+/// A page refused (403) or unavailable, with the reason.
+pub fn denied_page(status: StatusCode, message: &str) -> Response {
+    pages::denied(status, message)
 }
 
 #[cfg(test)]

@@ -525,6 +525,30 @@ fn not_found_with(title: &str, message: &str) -> Response {
     )
 }
 
+/// A refusal (403, 503) as a page: the reason, and where to go instead.
+pub fn denied(status: StatusCode, message: &str) -> Response {
+    let title = if status == StatusCode::FORBIDDEN { "Not allowed" } else { "Unavailable" };
+    let body = html! {
+        (heading(title, None))
+        section.card.wide {
+            p { (message) }
+            p { "Go to the " a href="/" { "dashboard" } ", or " a href="/account" { "your account" } "." }
+        }
+    };
+    html_page(
+        status,
+        page(
+            &Frame {
+                nav: "",
+                title,
+                script: None,
+                charts: false,
+            },
+            body,
+        ),
+    )
+}
+
 pub fn not_found(path: &str) -> Response {
     not_found_with(
         "Page not found",

@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 use tower_http::compression::CompressionLayer;
 
 use crate::api::limits::MAX_CONCURRENT_QUERIES;
+use crate::auth::{Access, Auth};
 use crate::api::openapi::{self, schema};
 use crate::api::{Doc, Route};
 
@@ -35,6 +36,7 @@ pub struct AppState {
     /// Store questions running at once (the rest wait their turn).
     pub queries: Arc<Semaphore>,
     pub ws: WsStats,
+    pub auth: Arc<Auth>,
 }
 
 /// WebSocket clients now, and those refused or closed for being slow;
@@ -59,7 +61,9 @@ impl AppState {
     pub fn new(status: StatusSource, sinks: Sinks, store: Arc<Store>) -> AppState {
         let ws = WsStats::default();
         let _ = ws.hub.enrich.set(sinks.enrich.clone());
+        let auth = Arc::new(Auth::new(&status.config, store.accounts().clone()));
         AppState {
+            auth,
             status,
             sinks,
             store,
@@ -84,12 +88,14 @@ fn service_routes(ingest_limit: usize) -> Vec<Route> {
         Route {
             method: "get",
             path: "/healthz",
+            access: Access::Public,
             doc: doc("Liveness", "`ok` while the process runs.", &[], schema::text_ok),
             handler: get(|| async { "ok\n" }),
         },
         Route {
             method: "get",
             path: "/readyz",
+            access: Access::Public,
             doc: doc(
                 "Readiness",
                 "`ready` once the store is open and the listeners are bound; 503 while starting or stopping.",
@@ -101,6 +107,7 @@ fn service_routes(ingest_limit: usize) -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/status",
+            access: Access::ReadAll,
             doc: doc(
                 "Service status",
                 "Listeners, datagram and flow counters with rates, drops by reason, exporters, the store \
@@ -113,6 +120,7 @@ fn service_routes(ingest_limit: usize) -> Vec<Route> {
         Route {
             method: "post",
             path: "/ingest",
+            access: Access::Ingest,
             doc: Doc {
                 body: Some(|| json!({ "type": "object" })),
                 ..doc(
@@ -128,6 +136,7 @@ fn service_routes(ingest_limit: usize) -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/openapi.json",
+            access: Access::Public,
             doc: doc(
                 "This document",
                 "The OpenAPI 3 description of every route.",
@@ -139,6 +148,7 @@ fn service_routes(ingest_limit: usize) -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/docs",
+            access: Access::Public,
             doc: doc(
                 "This document, for people",
                 "An HTML page of the OpenAPI document; the JSON document itself when the request accepts \
@@ -181,18 +191,41 @@ async fn docs(headers: HeaderMap) -> Response {
     }
 }
 
+/// Every (method, path, access) the router serves: the API's routes, the
+/// console's pages, sign-in and sign-out, and the metrics.
+pub fn access_table(metrics_path: &str) -> Vec<(&'static str, String, Access)> {
+    let mut t: Vec<(&'static str, String, Access)> = routes(0)
+        .into_iter()
+        .map(|r| (r.method, r.path.to_string(), r.access))
+        .collect();
+    t.extend(
+        crate::console::pages()
+            .into_iter()
+            .map(|p| (p.method, p.path.to_string(), p.access)),
+    );
+    t.push(("get", metrics_path.to_string(), Access::Metrics));
+    t
+}
+
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.status.config.limits.max_ingest_body.0 as usize;
+    let m = &state.status.config.metrics;
+    // The guard's view of the metrics path (a fixed string per process).
+    let metrics_path: &'static str = Box::leak(m.path.clone().into_boxed_str());
+    let guard = |access: Access| {
+        axum::middleware::from_fn_with_state((state.auth.clone(), access, metrics_path), crate::auth::authorize)
+    };
     let mut r = Router::new();
     for route in routes(limit) {
-        r = r.route(route.path, route.handler);
+        r = r.route(route.path, route.handler.layer(guard(route.access)));
     }
-    let m = &state.status.config.metrics;
+    for page in crate::console::pages() {
+        r = r.route(page.path, page.handler.layer(guard(page.access)));
+    }
     if m.enabled {
-        r = r.route(&m.path.clone(), get(metrics_handler));
+        r = r.route(metrics_path, get(metrics_handler).layer(guard(Access::Metrics)));
     }
     let r = r
-        .merge(crate::console::router())
         .fallback(not_found)
         .layer(CompressionLayer::new())
         .with_state(state);

@@ -12,6 +12,7 @@ pub mod listen;
 pub mod pipeline;
 pub mod status;
 pub mod telemetry;
+pub mod tls;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -166,6 +167,30 @@ impl Service {
             }
         }
         config.web.listen = http_listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+        let mut redirect_listeners = Vec::new();
+        for addr in &config.web.redirect_http {
+            let l = bind_tcp(*addr).map_err(|e| ServeError::Bind {
+                what: "http redirect",
+                addr: *addr,
+                hint: bind_hint(&e, "web.redirect_http"),
+                source: e,
+            })?;
+            redirect_listeners.push(l);
+        }
+        config.web.redirect_http = redirect_listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+        let tls = match &config.web.tls {
+            Some(t) => Some(Arc::new(tls::Server::new(t).map_err(ServeError::Start)?)),
+            None => None,
+        };
+        if config.auth.enabled {
+            match crate::auth::manage::first_admin(store.accounts()) {
+                Ok(Some(pw)) => first_admin_banner(&pw, &config),
+                Ok(None) => {}
+                Err(e) => return Err(ServeError::Start(format!("cannot create the first admin account: {e}"))),
+            }
+        } else if config.auth.trusted_proxy_header.is_none() {
+            tracing::warn!("auth.enabled is false: anyone who can reach the loopback listeners has full access");
+        }
 
         let (live, _) = broadcast::channel(LIVE_FEED_BATCHES);
         let analysis = Arc::new(crate::analysis::Engine::new(
@@ -271,6 +296,14 @@ impl Service {
         let (http_stop, stop_rx) = watch::channel(false);
         let mut http = Vec::new();
         let mut http_addrs = Vec::new();
+        let https_port = http_listeners
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .map_or(443, |a| a.port());
+        if let Some(t) = &tls {
+            let _guard = runtime.enter();
+            http.push(runtime.spawn(t.clone().watch(stop_rx.clone())));
+        }
         for l in http_listeners {
             http_addrs.extend(l.local_addr().ok());
             let app = http::router(state.clone());
@@ -278,12 +311,32 @@ impl Service {
             let _guard = runtime.enter();
             let listener = tokio::net::TcpListener::from_std(l)
                 .map_err(|e| ServeError::Start(format!("cannot serve HTTP: {e}")))?;
+            if let Some(t) = &tls {
+                http.push(runtime.spawn(t.clone().serve(listener, app, stop_rx)));
+                continue;
+            }
+            http.push(runtime.spawn(async move {
+                let shutdown = async move {
+                    let _ = stop_rx.wait_for(|s| *s).await;
+                };
+                let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+                if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                    tracing::error!(error = %e, "HTTP server failed");
+                }
+            }));
+        }
+        for l in redirect_listeners {
+            let mut stop_rx = stop_rx.clone();
+            let _guard = runtime.enter();
+            let listener = tokio::net::TcpListener::from_std(l)
+                .map_err(|e| ServeError::Start(format!("cannot serve HTTP: {e}")))?;
+            let app = crate::console::security_headers(tls::redirect_router(https_port));
             http.push(runtime.spawn(async move {
                 let shutdown = async move {
                     let _ = stop_rx.wait_for(|s| *s).await;
                 };
                 if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-                    tracing::error!(error = %e, "HTTP server failed");
+                    tracing::error!(error = %e, "HTTP redirect server failed");
                 }
             }));
         }
@@ -499,6 +552,24 @@ pub fn limit_malloc_arenas() {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
+}
+
+/// Prints the first admin's password once, where the person starting the
+/// service sees it (stderr, not the log).
+fn first_admin_banner(password: &str, config: &Config) {
+    let scheme = if config.web.tls.is_some() { "https" } else { "http" };
+    let at = config
+        .web
+        .listen
+        .first()
+        .map(|a| format!("{scheme}://{a}/login"))
+        .unwrap_or_else(|| "the console".into());
+    eprintln!(
+        "\n  FlowLens created the first account: user `admin`, password `{password}`\n  \
+         Sign in at {at} and change it on /account. It is shown this once;\n  \
+         lost, reset it with `flowlens user passwd admin --data-dir {}`.\n",
+        config.storage.data_dir.display()
+    );
 }
 
 /// `flowlens serve`: starts, runs until SIGINT/SIGTERM, stops in order and

@@ -424,3 +424,101 @@ pub fn behaviour() -> Value {
         ],
     )
 }
+
+fn scope() -> Value {
+    json!({ "type": ["object", "null"], "properties": {
+        "exporters": { "type": "array", "items": text() },
+        "networks": { "type": "array", "items": text() },
+    }})
+}
+
+fn role() -> Value {
+    json!({ "type": "string", "enum": ["viewer", "analyst", "admin"] })
+}
+
+pub fn me() -> Value {
+    obj(
+        json!({ "name": text(), "role": role(), "scope": scope(),
+                "via": { "type": "string", "enum": ["session", "token", "proxy", "open", "address"] },
+                "auth_enabled": { "type": "boolean" } }),
+        &["name", "role", "scope", "via", "auth_enabled"],
+    )
+}
+
+pub fn password_body() -> Value {
+    json!({ "type": "object", "additionalProperties": false, "required": ["current", "new"],
+            "properties": { "current": text(), "new": { "type": "string", "minLength": 10 } } })
+}
+
+fn token() -> Value {
+    obj(
+        json!({ "id": int(), "user": text(), "name": text(), "prefix": text(),
+                "permissions": { "type": "array", "items": { "type": "string", "enum": ["ingest", "metrics"] } },
+                "created": int(), "last_used": { "type": ["integer", "null"] } }),
+        &["id", "user", "name", "prefix", "permissions", "created", "last_used"],
+    )
+}
+
+pub fn tokens() -> Value {
+    obj(json!({ "tokens": { "type": "array", "items": token() } }), &["tokens"])
+}
+
+pub fn token_created() -> Value {
+    let mut t = token();
+    t["properties"]["token"] = json!({ "type": "string", "description": "The secret: shown this once." });
+    t["required"].as_array_mut().expect("array").push(json!("token"));
+    t
+}
+
+pub fn token_body() -> Value {
+    json!({ "type": "object", "additionalProperties": false, "required": ["name"],
+            "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 64 },
+                            "permissions": { "type": "array", "items": { "type": "string", "enum": ["ingest", "metrics"] } } } })
+}
+
+pub fn user() -> Value {
+    obj(
+        json!({ "id": int(), "name": text(), "role": role(), "scope": scope(), "created": int(),
+                "updated": int(), "sessions": int(), "tokens": int() }),
+        &["id", "name", "role", "scope", "created", "updated", "sessions", "tokens"],
+    )
+}
+
+pub fn users() -> Value {
+    obj(json!({ "users": { "type": "array", "items": user() } }), &["users"])
+}
+
+pub fn user_created() -> Value {
+    let mut u = user();
+    u["properties"]["password"] = json!({ "type": ["string", "null"], "description": "The generated password, shown this once." });
+    u
+}
+
+fn scope_body() -> Value {
+    json!({ "type": ["object", "null"], "additionalProperties": false, "properties": {
+        "exporters": { "type": "array", "items": { "type": "string", "format": "ip" } },
+        "networks": { "type": "array", "items": { "type": "string" } } } })
+}
+
+pub fn user_body() -> Value {
+    json!({ "type": "object", "additionalProperties": false, "required": ["name", "role"],
+            "properties": { "name": { "type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$" }, "role": role(),
+                            "password": { "type": "string", "minLength": 10 }, "scope": scope_body() } })
+}
+
+pub fn user_patch() -> Value {
+    json!({ "type": "object", "additionalProperties": false,
+            "properties": { "role": role(), "password": { "type": "string", "minLength": 10 }, "scope": scope_body() } })
+}
+
+pub fn audit() -> Value {
+    let entry = obj(
+        json!({ "id": int(), "at": int(), "actor": text(), "source": text(), "action": text(),
+                "target": text(), "outcome": { "type": "string", "enum": ["ok", "denied", "failed"] }, "detail": text() }),
+        &["id", "at", "actor", "source", "action", "target", "outcome", "detail"],
+    );
+    obj(
+        json!({ "entries": { "type": "array", "items": entry }, "next": { "type": ["integer", "null"] } }),
+        &["entries", "next"],
+    )
+}

@@ -81,7 +81,16 @@ pub(crate) struct Fixture {
     _dir: std::path::PathBuf,
 }
 
+/// The shared fixture with accounts off (loopback only): the routes'
+/// answers. `access.rs` turns accounts on.
 pub(crate) fn fixture(name: &str) -> Fixture {
+    fixture_with(name, |c| {
+        c.auth.enabled = false;
+        c.web.listen = vec!["127.0.0.1:0".parse().unwrap()];
+    })
+}
+
+pub(crate) fn fixture_with(name: &str, configure: impl FnOnce(&mut Config)) -> Fixture {
     let dir = std::env::temp_dir().join(format!("flowlens-api-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store = Arc::new(
@@ -100,6 +109,7 @@ pub(crate) fn fixture(name: &str) -> Fixture {
     }
     let mut config = Config::default();
     config.collector.listeners.clear();
+    configure(&mut config);
     let telemetry = Arc::new(Telemetry::new(0, 0));
     let (live, _) = broadcast::channel(crate::serve::LIVE_FEED_BATCHES);
     let sinks = Sinks {
@@ -379,6 +389,7 @@ fn bad_input_is_a_clear_4xx() {
     });
 }
 
+mod access;
 mod classification;
 mod live;
 mod queries;

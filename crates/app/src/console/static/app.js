@@ -97,6 +97,11 @@
     }
     if (!r.ok) {
       const err = (body && body.error) || {};
+      // The session ended (expired, signed out elsewhere): sign in again
+      // and come back here.
+      if (r.status === 401 && FL.csrf()) {
+        location.href = '/login?next=' + encodeURIComponent(location.pathname + location.search);
+      }
       throw new ApiError(r.status, err.code || 'http_' + r.status, err.message || r.statusText);
     }
     return body;
@@ -108,8 +113,14 @@
     return call(path + (s ? '?' + s : ''), { headers: { Accept: 'application/json' } });
   };
   /** POST, PATCH or DELETE with a JSON body; the answer's JSON or an ApiError. */
+  /** The session's CSRF token (none when signed in otherwise). */
+  FL.csrf = () => {
+    const m = document.querySelector('meta[name=csrf-token]');
+    return m ? m.content : '';
+  };
   FL.send = function (method, path, body) {
     const init = { method, headers: { Accept: 'application/json' } };
+    if (FL.csrf()) init.headers['X-CSRF-Token'] = FL.csrf();
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -607,6 +618,16 @@
   };
 
   document.addEventListener('DOMContentLoaded', () => {
+    const out = FL.$('#logout');
+    if (out)
+      out.addEventListener('click', async () => {
+        try {
+          await FL.send('POST', '/logout');
+        } catch (e) {
+          // Signed out already: the login page either way.
+        }
+        location.href = '/login';
+      });
     const btn = FL.$('#theme-toggle');
     if (btn) btn.addEventListener('click', () => setTheme(FL.theme() === 'dark' ? 'light' : 'dark'));
     wireControls();

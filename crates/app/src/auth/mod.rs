@@ -1,0 +1,641 @@
+//! Who is asking, and may they: accounts, sessions, API tokens, roles,
+//! scopes, CSRF and Origin checks, sign-in throttling and the audit log.
+//!
+//! Every route declares an [`Access`] next to its handler; the router puts
+//! [`authorize`] in front of each one, which finds the [`Principal`]
+//! (session cookie, bearer token, trusted proxy header, or the open
+//! principal when `auth.enabled` is false on loopback), refuses what its
+//! role or scope does not allow, checks CSRF on every change made with a
+//! cookie and the Origin of WebSocket upgrades, and hands the principal to
+//! the handler. Scoped principals reach only routes that apply the scope
+//! ([`Access::Read`]); the handler ANDs [`Scope::filter`] into every flow
+//! question, so no route answers beyond it.
+
+pub mod cli;
+pub mod limits;
+pub mod manage;
+pub mod password;
+pub mod secret;
+pub mod throttle;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use flowlens_store::accounts::UserRow;
+use flowlens_store::{Accounts, Filter};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+
+use crate::config::Config;
+use limits::{MAX_CONCURRENT_HASHES, MAX_SCOPE_ENTRIES, SESSION_TOUCH_EVERY};
+
+/// What an account may do. Ordered: each role has the rights of those
+/// before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads everything in its scope.
+    Viewer,
+    /// Also manages alert and classification rules.
+    Analyst,
+    /// Also users, every token, the audit log.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Analyst => "analyst",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Role, String> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "analyst" => Ok(Role::Analyst),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!("unknown role `{other}`; one of viewer, analyst, admin")),
+        }
+    }
+}
+
+/// The part of the network an account sees: flows through one of
+/// `exporters` (when any are listed) and with an end in one of `networks`
+/// (when any are listed). No scope: everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    #[serde(default)]
+    pub exporters: Vec<IpAddr>,
+    #[serde(default)]
+    pub networks: Vec<IpNet>,
+}
+
+impl Scope {
+    /// `None` for an empty scope (everything), else the scope; refuses
+    /// more than [`MAX_SCOPE_ENTRIES`].
+    pub fn checked(self) -> Result<Option<Scope>, String> {
+        if self.exporters.len() + self.networks.len() > MAX_SCOPE_ENTRIES {
+            return Err(format!("a scope holds at most {MAX_SCOPE_ENTRIES} exporters and networks"));
+        }
+        Ok((!self.exporters.is_empty() || !self.networks.is_empty()).then_some(self))
+    }
+
+    /// The stored form: JSON, empty for none.
+    pub fn store(s: Option<&Scope>) -> String {
+        s.map(|s| serde_json::to_string(s).unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// Reads the stored form. A stored scope that no longer parses grants
+    /// nothing rather than everything.
+    pub fn load(text: &str) -> Option<Scope> {
+        if text.is_empty() {
+            return None;
+        }
+        Some(serde_json::from_str(text).unwrap_or(Scope {
+            exporters: vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
+            networks: vec![],
+        }))
+    }
+
+    /// The filter that selects exactly the flows in scope.
+    pub fn filter(&self) -> Filter {
+        let any = |terms: Vec<String>| -> String {
+            if terms.is_empty() {
+                String::new()
+            } else {
+                format!("({})", terms.join(" or "))
+            }
+        };
+        let ex = any(self.exporters.iter().map(|a| format!("exporter {a}")).collect());
+        let nets = any(self.networks.iter().map(|n| format!("net {}", n.trunc())).collect());
+        let text = match (ex.is_empty(), nets.is_empty()) {
+            (false, false) => format!("{ex} and {nets}"),
+            (false, true) => ex,
+            (true, false) => nets,
+            (true, true) => String::new(),
+        };
+        // Built from addresses and networks only: always parses.
+        Filter::parse(&text).unwrap_or_else(|_| Filter::parse("exporter 0.0.0.0").expect("literal"))
+    }
+
+    /// Whether the scope includes exporter `a` (a scope of networks only
+    /// includes no exporter as a whole).
+    pub fn has_exporter(&self, a: IpAddr) -> bool {
+        self.exporters.contains(&a)
+    }
+
+    /// Whether `ip` is inside one of the scope's networks (or the scope
+    /// lists exporters only).
+    pub fn has_address(&self, ip: IpAddr) -> bool {
+        self.networks.is_empty() || self.networks.iter().any(|n| n.contains(&ip))
+    }
+}
+
+/// Extra rights a token can carry besides its user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Permission {
+    /// `POST /ingest`.
+    Ingest,
+    /// The Prometheus scrape.
+    Metrics,
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Ingest => "ingest",
+            Permission::Metrics => "metrics",
+        }
+    }
+}
+
+/// How the principal proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// A session cookie (CSRF checked on changes).
+    Session { digest: String, csrf: String },
+    /// A bearer token.
+    Token { id: i64, permissions: Vec<Permission> },
+    /// `auth.trusted_proxy_header` from a trusted proxy.
+    Proxy,
+    /// `auth.enabled: false` on loopback: everyone is an admin.
+    Open,
+    /// A scraper address in `metrics.allow` (the metrics route only).
+    Allowed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The account's name (`anonymous` when auth is off).
+    pub name: String,
+    pub user_id: Option<i64>,
+    pub role: Role,
+    pub scope: Option<Scope>,
+    pub via: Via,
+    pub source: IpAddr,
+}
+
+impl Principal {
+    /// Who did it, for the audit log (with the address).
+    pub fn by(&self) -> manage::Actor {
+        manage::Actor {
+            name: self.actor(),
+            source: self.source.to_string(),
+        }
+    }
+
+    /// Who did it, for the audit log.
+    pub fn actor(&self) -> String {
+        match &self.via {
+            Via::Token { id, .. } => format!("{} (token {id})", self.name),
+            _ => self.name.clone(),
+        }
+    }
+
+    /// The scope's filter, when there is a scope.
+    pub fn scope_filter(&self) -> Option<Filter> {
+        self.scope.as_ref().map(Scope::filter)
+    }
+
+    fn has(&self, p: Permission) -> bool {
+        match &self.via {
+            Via::Token { permissions, .. } => permissions.contains(&p),
+            Via::Open => true,
+            _ => false,
+        }
+    }
+}
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: health, readiness, the sign-in page, static files.
+    Public,
+    /// Any signed-in account: its own profile, password, tokens; sign-out.
+    Account,
+    /// Viewers and up; a scoped account too — the handler applies the scope.
+    Read,
+    /// Viewers and up without a scope: answers about every exporter
+    /// (service status, advisories, alert rules and alerts).
+    ReadAll,
+    /// Analysts and up without a scope: shared rules.
+    Write,
+    /// Admins without a scope: users, everyone's tokens, the audit log.
+    Admin,
+    /// A token with the `ingest` permission.
+    Ingest,
+    /// A token with the `metrics` permission, or an address in
+    /// `metrics.allow`.
+    Metrics,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Public => "public",
+            Access::Account => "account",
+            Access::Read => "read",
+            Access::ReadAll => "read-all",
+            Access::Write => "write",
+            Access::Admin => "admin",
+            Access::Ingest => "ingest",
+            Access::Metrics => "metrics",
+        }
+    }
+
+    /// Whether `p` may use a route with this access.
+    pub fn allows(self, p: &Principal) -> bool {
+        let unscoped = p.scope.is_none();
+        match self {
+            Access::Public => true,
+            Access::Account => !matches!(p.via, Via::Allowed),
+            Access::Read => !matches!(p.via, Via::Allowed),
+            Access::ReadAll => unscoped && !matches!(p.via, Via::Allowed),
+            Access::Write => unscoped && p.role >= Role::Analyst && !matches!(p.via, Via::Allowed),
+            Access::Admin => unscoped && p.role == Role::Admin && !matches!(p.via, Via::Allowed),
+            Access::Ingest => p.has(Permission::Ingest),
+            Access::Metrics => p.has(Permission::Metrics) || matches!(p.via, Via::Allowed),
+        }
+    }
+}
+
+/// The names of the session cookie: `__Host-` (bound to this origin,
+/// `Secure`) when TLS is on; browsers refuse that prefix over plain HTTP.
+pub const COOKIE_TLS: &str = "__Host-flowlens_session";
+pub const COOKIE_PLAIN: &str = "flowlens_session";
+/// The header page scripts send the CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The accounts side of the service: shared by the router's middleware
+/// and the account routes.
+pub struct Auth {
+    pub enabled: bool,
+    pub accounts: Arc<Accounts>,
+    pub throttle: throttle::Throttle,
+    /// Password hashes at once.
+    pub hashing: Semaphore,
+    pub tls: bool,
+    idle: u64,
+    max_age: u64,
+    proxy_header: Option<axum::http::HeaderName>,
+    trusted_proxies: Vec<IpNet>,
+    proxy_role: Role,
+    metrics_allow: Vec<IpNet>,
+}
+
+impl Auth {
+    pub fn new(config: &Config, accounts: Arc<Accounts>) -> Auth {
+        let a = &config.auth;
+        Auth {
+            enabled: a.enabled,
+            accounts,
+            throttle: throttle::Throttle::default(),
+            hashing: Semaphore::new(MAX_CONCURRENT_HASHES),
+            tls: config.web.tls.is_some(),
+            idle: a.session_idle.0.as_secs(),
+            max_age: a.session_max.0.as_secs(),
+            proxy_header: a
+                .trusted_proxy_header
+                .as_deref()
+                .and_then(|h| axum::http::HeaderName::from_bytes(h.to_ascii_lowercase().as_bytes()).ok()),
+            trusted_proxies: a.trusted_proxies.clone(),
+            proxy_role: a.proxy_role,
+            metrics_allow: config.metrics.allow.clone(),
+        }
+    }
+
+    pub fn cookie_name(&self) -> &'static str {
+        if self.tls {
+            COOKIE_TLS
+        } else {
+            COOKIE_PLAIN
+        }
+    }
+
+    /// `Set-Cookie` for a new session.
+    pub fn session_cookie(&self, id: &str) -> String {
+        let secure = if self.tls { "; Secure" } else { "" };
+        format!(
+            "{}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            self.cookie_name(),
+            self.max_age
+        )
+    }
+
+    /// `Set-Cookie` that removes the session cookie.
+    pub fn clear_cookie(&self) -> String {
+        let secure = if self.tls { "; Secure" } else { "" };
+        format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", self.cookie_name())
+    }
+
+    /// Starts a session for `user`: the id for the cookie.
+    pub fn start_session(&self, user: &UserRow, source: IpAddr, now: i64) -> Result<String, flowlens_store::StoreError> {
+        let id = secret::random_hex32();
+        let csrf = secret::random_hex32();
+        self.accounts
+            .insert_session(&secret::digest(&id), user.id, &csrf, &source.to_string(), now)?;
+        // Expired sessions go whenever a new one starts.
+        let _ = self
+            .accounts
+            .prune_sessions(now - self.max_age as i64, now - self.idle as i64);
+        Ok(id)
+    }
+
+    /// Records an audit entry (a failure to write is logged).
+    pub fn audit(&self, actor: &str, source: &str, action: &str, target: &str, outcome: &str, detail: &str) {
+        let by = manage::Actor {
+            name: actor.into(),
+            source: source.into(),
+        };
+        manage::audit(&self.accounts, &by, action, target, outcome, detail);
+    }
+
+    /// Finds who is asking. `Ok(None)`: nobody (no or unknown
+    /// credentials); `Err`: a refusal with its answer.
+    fn identify(&self, headers: &HeaderMap, source: IpAddr, now: i64) -> Result<Option<Principal>, Denied> {
+        if !self.enabled {
+            if let Some(h) = &self.proxy_header {
+                let Some(name) = headers.get(h).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()) else {
+                    return Ok(None);
+                };
+                if !self.trusted_proxies.iter().any(|n| n.contains(&source)) {
+                    return Err(Denied::Forbidden(format!(
+                        "{h} is only believed from auth.trusted_proxies; {source} is not one of them"
+                    )));
+                }
+                let local = self.accounts.user_by_name(name).map_err(Denied::store)?;
+                return Ok(Some(Principal {
+                    name: name.chars().take(limits::MAX_USER_NAME).collect(),
+                    user_id: local.as_ref().map(|u| u.id),
+                    role: local
+                        .as_ref()
+                        .and_then(|u| Role::parse(&u.role).ok())
+                        .unwrap_or(self.proxy_role),
+                    scope: local.as_ref().and_then(|u| Scope::load(&u.scope)),
+                    via: Via::Proxy,
+                    source,
+                }));
+            }
+            return Ok(Some(Principal {
+                name: "anonymous".into(),
+                user_id: None,
+                role: Role::Admin,
+                scope: None,
+                via: Via::Open,
+                source,
+            }));
+        }
+        if let Some(v) = headers.get(header::AUTHORIZATION) {
+            let v = v.to_str().unwrap_or("");
+            let Some(token) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) else {
+                return Err(Denied::Unauthorized("the Authorization header must be `Bearer <token>`".into()));
+            };
+            let Some((t, u)) = self.accounts.token(&secret::digest(token.trim())).map_err(Denied::store)? else {
+                return Err(Denied::Unauthorized("unknown or revoked token".into()));
+            };
+            if t.last_used_unix.is_none_or(|l| now - l >= SESSION_TOUCH_EVERY.as_secs() as i64) {
+                let _ = self.accounts.touch_token(t.id, now);
+            }
+            let permissions = t
+                .permissions
+                .split(',')
+                .filter_map(|p| match p {
+                    "ingest" => Some(Permission::Ingest),
+                    "metrics" => Some(Permission::Metrics),
+                    _ => None,
+                })
+                .collect();
+            return Ok(Some(principal_of(&u, Via::Token { id: t.id, permissions }, source)));
+        }
+        let Some(id) = cookie(headers, self.cookie_name()) else {
+            return Ok(None);
+        };
+        let digest = secret::digest(id);
+        let Some(s) = self.accounts.session(&digest).map_err(Denied::store)? else {
+            return Ok(None);
+        };
+        if now - s.created_unix >= self.max_age as i64 || now - s.last_unix >= self.idle as i64 {
+            let _ = self.accounts.delete_session(&digest);
+            return Ok(None);
+        }
+        if now - s.last_unix >= SESSION_TOUCH_EVERY.as_secs() as i64 {
+            let _ = self.accounts.touch_session(&digest, now);
+        }
+        Ok(Some(principal_of(&s.user, Via::Session { digest, csrf: s.csrf }, source)))
+    }
+}
+
+fn principal_of(u: &UserRow, via: Via, source: IpAddr) -> Principal {
+    Principal {
+        name: u.name.clone(),
+        user_id: Some(u.id),
+        // A role this version does not know grants the least.
+        role: Role::parse(&u.role).unwrap_or(Role::Viewer),
+        scope: Scope::load(&u.scope),
+        via,
+        source,
+    }
+}
+
+/// A cookie's value from the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+enum Denied {
+    Unauthorized(String),
+    Forbidden(String),
+    Unavailable,
+}
+
+impl Denied {
+    fn store(e: flowlens_store::StoreError) -> Denied {
+        tracing::error!(error = %e, "the accounts database could not be read");
+        Denied::Unavailable
+    }
+}
+
+/// The peer's address (the router is served with connect info; a request
+/// without it — tests — counts as from nowhere in particular).
+pub fn peer(req_ext: &axum::http::Extensions) -> IpAddr {
+    req_ext
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// Whether the request's `Origin` (when a browser sent one) is this
+/// service's own: scheme, host and port as the request was addressed.
+fn same_origin(headers: &HeaderMap, tls: bool) -> Option<bool> {
+    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let scheme = if tls { "https" } else { "http" };
+    Some(origin == format!("{scheme}://{host}"))
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/ingest" || path == "/logout"
+}
+
+/// The middleware in front of every route (see the module's text).
+pub async fn authorize(
+    State((auth, access, metrics_path)): State<(Arc<Auth>, Access, &'static str)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if access == Access::Public {
+        return next.run(req).await;
+    }
+    let source = peer(req.extensions());
+    let path = req.uri().path().to_string();
+    let api = is_api(&path) || path == metrics_path;
+    let now = crate::api::now_unix();
+    let a = auth.clone();
+    let headers = req.headers().clone();
+    let found = tokio::task::spawn_blocking(move || a.identify(&headers, source, now))
+        .await
+        .unwrap_or(Err(Denied::Unavailable));
+    let mut who = match found {
+        Ok(p) => p,
+        Err(d) => return denied(d, api, &req),
+    };
+    if who.is_none() && access == Access::Metrics && auth.metrics_allow.iter().any(|n| n.contains(&source)) {
+        who = Some(Principal {
+            name: format!("scraper {source}"),
+            user_id: None,
+            role: Role::Viewer,
+            scope: None,
+            via: Via::Allowed,
+            source,
+        });
+    }
+    let Some(who) = who else {
+        let why = match access {
+            Access::Ingest => "POST /ingest needs `Authorization: Bearer <token>` with the ingest permission",
+            Access::Metrics => {
+                "the metrics need a token with the metrics permission, or the scraper's address in metrics.allow"
+            }
+            _ => "sign in, or send `Authorization: Bearer <token>`",
+        };
+        return denied(Denied::Unauthorized(why.into()), api, &req);
+    };
+    if !access.allows(&who) {
+        let why = match access {
+            Access::Ingest => "this token lacks the ingest permission".to_string(),
+            Access::Metrics => "this token lacks the metrics permission".to_string(),
+            _ if who.scope.is_some() && access != Access::Admin && access != Access::Write => {
+                "your account is limited to some exporters or networks, and this view covers all of them".into()
+            }
+            _ => format!("the {} role may not do this", who.role.as_str()),
+        };
+        return denied(Denied::Forbidden(why), api, &req);
+    }
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if let Via::Session { csrf, .. } = &who.via {
+        let origin = same_origin(req.headers(), auth.tls);
+        if unsafe_method {
+            let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if origin == Some(false) || !secret::same(sent, csrf) {
+                auth.audit(
+                    &who.actor(),
+                    &source.to_string(),
+                    "csrf.rejected",
+                    &format!("{} {path}", req.method()),
+                    "denied",
+                    if origin == Some(false) { "cross-origin request" } else { "missing or wrong CSRF token" },
+                );
+                return denied(
+                    Denied::Forbidden(
+                        "cross-site request refused: the CSRF token is missing or wrong (reload the page)".into(),
+                    ),
+                    true,
+                    &req,
+                );
+            }
+        }
+        let upgrade = req
+            .headers()
+            .get(header::UPGRADE)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+        if upgrade && origin != Some(true) {
+            return denied(
+                Denied::Forbidden("a WebSocket opened with a session cookie must come from this origin".into()),
+                true,
+                &req,
+            );
+        }
+    }
+    req.extensions_mut().insert(Arc::new(who.clone()));
+    CURRENT.scope(Arc::new(who), next.run(req)).await
+}
+
+tokio::task_local! {
+    /// The principal of the request being handled (for the page frame).
+    static CURRENT: Arc<Principal>;
+}
+
+/// The principal of the request this task is handling, if any.
+pub fn current() -> Option<Arc<Principal>> {
+    CURRENT.try_with(Arc::clone).ok()
+}
+
+fn denied(d: Denied, api: bool, req: &Request) -> Response {
+    let (status, code, message) = match d {
+        Denied::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthenticated", m),
+        Denied::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
+        Denied::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "accounts_unavailable",
+            "the accounts database cannot be read; the server log has the reason".into(),
+        ),
+    };
+    if !api && status == StatusCode::UNAUTHORIZED {
+        let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let q: String = form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
+        return Redirect::to(&format!("/login?{q}")).into_response();
+    }
+    if !api {
+        return crate::console::denied_page(status, &message);
+    }
+    let mut r = crate::serve::http::error(status, code, &message);
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"flowlens\""),
+        );
+    }
+    r
+}
+
+/// The principal the middleware found (a handler behind [`authorize`]).
+pub struct Caller(pub Arc<Principal>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Caller, Response> {
+        parts.extensions.get::<Arc<Principal>>().cloned().map(Caller).ok_or_else(|| {
+            tracing::error!(path = %parts.uri.path(), "a route without the access check");
+            crate::serve::http::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no principal")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
