@@ -49,6 +49,17 @@ enum UserAction {
     },
     /// Delete an account with its sessions and tokens.
     Delete { name: String },
+    /// Print a new API token of the account (its role and scope), e.g. for
+    /// Prometheus or a script; shown once.
+    Token {
+        name: String,
+        /// What the token is for (listed on /account).
+        #[arg(long = "name", value_name = "LABEL", default_value = "cli")]
+        label: String,
+        /// Extra right: ingest (POST /ingest) or metrics (the scrape); repeatable.
+        #[arg(long = "permission", value_name = "PERM")]
+        permissions: Vec<String>,
+    },
     /// Every account with its role and scope.
     List,
 }
@@ -351,6 +362,28 @@ fn main() -> ExitCode {
                 },
                 UserAction::Passwd { name, password_stdin } => UserCommand::Passwd { name, password_stdin },
                 UserAction::Delete { name } => UserCommand::Delete { name },
+                UserAction::Token {
+                    name,
+                    label,
+                    permissions,
+                } => {
+                    let mut ps = Vec::new();
+                    for p in permissions {
+                        match p.as_str() {
+                            "ingest" => ps.push(flowlens_app::auth::Permission::Ingest),
+                            "metrics" => ps.push(flowlens_app::auth::Permission::Metrics),
+                            other => {
+                                eprintln!("flowlens user token: --permission {other}: one of ingest, metrics");
+                                return ExitCode::from(2);
+                            }
+                        }
+                    }
+                    UserCommand::Token {
+                        name,
+                        token_name: label,
+                        permissions: ps,
+                    }
+                }
                 UserAction::List => UserCommand::List,
             };
             match flowlens_app::auth::cli::run(&c.storage.data_dir, cmd) {

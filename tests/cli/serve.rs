@@ -20,14 +20,63 @@ fn free_tcp() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// One HTTP/1.1 request; (status, body).
+/// The API token of each running service (its admin's, with the ingest
+/// and metrics permissions), sent by [`http`].
+fn tokens() -> &'static std::sync::Mutex<std::collections::HashMap<SocketAddr, String>> {
+    static T: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<SocketAddr, String>>> =
+        std::sync::OnceLock::new();
+    T.get_or_init(Default::default)
+}
+
+/// The token [`http`] sends to the service at `addr`.
+pub(crate) fn token_of(addr: SocketAddr) -> String {
+    tokens().lock().unwrap()[&addr].clone()
+}
+
+/// An admin (password from stdin) and a token for it with `permissions`,
+/// made with `flowlens user` in `data`; the token.
+pub(crate) fn admin_token(data: &Path, permissions: &[&str]) -> String {
+    let d = data.to_str().unwrap();
+    let mut add = Command::new(env!("CARGO_BIN_EXE_flowlens"))
+        .args(["user", "add", "ops", "--role", "admin", "--password-stdin", "--data-dir", d])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+    let o = add.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut args = vec!["user", "token", "ops", "--name", "tests", "--data-dir", d];
+    for p in permissions {
+        args.extend(["--permission", p]);
+    }
+    let o = flowlens(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    assert!(t.starts_with("flt_"), "{t}");
+    t
+}
+
+/// One HTTP/1.1 request (with the service's token); (status, body).
 pub(crate) fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) -> (u16, String) {
+    let auth = tokens()
+        .lock()
+        .unwrap()
+        .get(&addr)
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    http_as(addr, method, path, body, &auth)
+}
+
+/// One HTTP/1.1 request with `extra` header lines; (status, body).
+pub(crate) fn http_as(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>, extra: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect to flowlens");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let body = body.unwrap_or_default();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
         body.len()
     )
     .unwrap();
@@ -72,6 +121,9 @@ impl Running {
         let _ = std::fs::remove_dir_all(&data);
         let http: SocketAddr = format!("127.0.0.1:{}", free_tcp()).parse().unwrap();
         let log = temp(&format!("serve-{name}.log"));
+        // Accounts on, as shipped: the tests call the API with a token.
+        let token = admin_token(&data, &["ingest", "metrics"]);
+        tokens().lock().unwrap().insert(http, token);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowlens"));
         cmd.arg("serve")
             .arg("--data-dir")
@@ -441,3 +493,4 @@ fn netflow_only(udp: u16) -> Vec<String> {
 mod analysis;
 mod geoip;
 mod prometheus;
+mod security;

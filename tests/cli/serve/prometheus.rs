@@ -18,10 +18,21 @@ fn prometheus_scrapes_traffic_that_matches_the_simulator() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // The shipped rules and scrape config are valid.
+    // The shipped rules and scrape config are valid (promtool wants the
+    // config's token file to exist: a copy points at one that does).
+    let shipped = temp("prometheus-shipped");
+    let _ = std::fs::remove_dir_all(&shipped);
+    std::fs::create_dir_all(&shipped).unwrap();
+    std::fs::write(shipped.join("flowlens.token"), "flt_example").unwrap();
+    let conf = std::fs::read_to_string(root.join("deploy/prometheus/prometheus.yml"))
+        .unwrap()
+        .replace("/etc/prometheus/flowlens.token", shipped.join("flowlens.token").to_str().unwrap())
+        .replace("flowlens-rules.yml", root.join("deploy/prometheus/flowlens-rules.yml").to_str().unwrap());
+    std::fs::write(shipped.join("prometheus.yml"), conf).unwrap();
+    let shipped_conf = shipped.join("prometheus.yml");
     for args in [
         vec!["check", "rules", "deploy/prometheus/flowlens-rules.yml"],
-        vec!["check", "config", "deploy/prometheus/prometheus.yml"],
+        vec!["check", "config", shipped_conf.to_str().unwrap()],
     ] {
         let o = Command::new("promtool").args(&args).current_dir(root).output().unwrap();
         assert!(
@@ -45,11 +56,17 @@ fn prometheus_scrapes_traffic_that_matches_the_simulator() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let conf = dir.join("prometheus.yml");
+    // Prometheus signs in as the shipped config says: a token with the
+    // metrics permission, from a file.
+    let token = dir.join("flowlens.token");
+    std::fs::write(&token, super::token_of(s.http)).unwrap();
     std::fs::write(
         &conf,
         format!(
             "global: {{ scrape_interval: 1s, evaluation_interval: 1s }}\n\
-             scrape_configs:\n  - job_name: flowlens\n    static_configs:\n      - targets: [\"{}\"]\n",
+             scrape_configs:\n  - job_name: flowlens\n    authorization:\n      credentials_file: {}\n    \
+             static_configs:\n      - targets: [\"{}\"]\n",
+            token.display(),
             s.http
         ),
     )

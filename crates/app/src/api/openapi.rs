@@ -247,6 +247,15 @@ pub fn document(routes: &[Route]) -> Value {
         if r.path == "/readyz" {
             responses.insert("503".into(), error_response("Starting or stopping."));
         }
+        if (r.path.starts_with("/api/v1/users") && r.method != "get") || (r.path == "/api/v1/tokens" && r.method == "post") {
+            responses.insert(
+                "409".into(),
+                error_response("It would break something: the last admin, a taken name, too many tokens."),
+            );
+        }
+        if r.path == "/api/v1/me/password" {
+            responses.insert("429".into(), error_response("Too many wrong passwords; try again later."));
+        }
         if r.access != crate::auth::Access::Public {
             responses.insert(
                 "401".into(),

@@ -27,6 +27,12 @@ pub enum UserCommand {
     Delete {
         name: String,
     },
+    /// A new API token for the user, printed once.
+    Token {
+        name: String,
+        token_name: String,
+        permissions: Vec<super::Permission>,
+    },
     List,
 }
 
@@ -156,6 +162,24 @@ pub fn run(data_dir: &Path, cmd: UserCommand) -> Result<(), String> {
                 .ok_or_else(|| format!("no user named {name}; `flowlens user list` shows them"))?;
             manage::delete_user(&a, u.id, &by, None).map_err(|e| e.to_string())?;
             println!("deleted {name} with their sessions and tokens");
+        }
+        UserCommand::Token {
+            name,
+            token_name,
+            permissions,
+        } => {
+            let u = a
+                .user_by_name(&name)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no user named {name}; `flowlens user list` shows them"))?;
+            let (row, secret) = manage::add_token(&a, &u, &token_name, &permissions, &by).map_err(|e| e.to_string())?;
+            println!("{secret}");
+            eprintln!(
+                "token {} \"{}\" for {name}{}: shown this once; send it as `Authorization: Bearer <token>`",
+                row.id,
+                row.name,
+                if row.permissions.is_empty() { String::new() } else { format!(" ({})", row.permissions) }
+            );
         }
         UserCommand::List => {
             let users = a.users().map_err(|e| e.to_string())?;

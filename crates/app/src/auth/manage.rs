@@ -324,3 +324,47 @@ pub fn first_admin(a: &Accounts) -> Result<Option<String>, Refusal> {
     )?;
     Ok(pw)
 }
+
+/// The document kind holding the settings of the last start.
+const CONFIG_DOC: &str = "config_snapshot";
+
+/// At start: records the configuration in the audit log — the keys that
+/// changed since the last start with their old and new values (secrets
+/// masked by [`crate::config::settings`]).
+pub fn record_config(store: &flowlens_store::Store, settings: &[(String, String)]) {
+    let by = Actor {
+        name: "flowlens".into(),
+        source: "start".into(),
+    };
+    let now: std::collections::BTreeMap<&str, &str> = settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let body = serde_json::to_string(&now).unwrap_or_default();
+    let before: Option<std::collections::BTreeMap<String, String>> = store
+        .docs(CONFIG_DOC, 1)
+        .ok()
+        .and_then(|d| d.into_iter().next())
+        .and_then(|(_, b)| serde_json::from_str(&b).ok());
+    let a = store.accounts();
+    match before {
+        None => audit(a, &by, "config.start", "configuration", "ok", &format!("first start, {} settings", now.len())),
+        Some(old) => {
+            let mut changes = Vec::new();
+            for (k, v) in &now {
+                match old.get(*k) {
+                    Some(o) if o == v => {}
+                    Some(o) => changes.push(format!("{k}: {o} → {v}")),
+                    None => changes.push(format!("{k}: (new) {v}")),
+                }
+            }
+            for k in old.keys().filter(|k| !now.contains_key(k.as_str())) {
+                changes.push(format!("{k}: removed"));
+            }
+            if changes.is_empty() {
+                return;
+            }
+            audit(a, &by, "config.change", "configuration", "ok", &changes.join("; "));
+        }
+    }
+    if let Err(e) = store.put_doc(CONFIG_DOC, 1, &body, crate::api::now_unix(), true) {
+        tracing::warn!(error = %e, "the configuration snapshot could not be kept");
+    }
+}

@@ -189,8 +189,9 @@ impl Service {
                 Err(e) => return Err(ServeError::Start(format!("cannot create the first admin account: {e}"))),
             }
         } else if config.auth.trusted_proxy_header.is_none() {
-            tracing::warn!("auth.enabled is false: anyone who can reach the loopback listeners has full access");
+            tracing::info!("auth.enabled is false: anyone who can reach the loopback listeners has full access");
         }
+        crate::auth::manage::record_config(&store, &crate::config::settings(&config));
 
         let (live, _) = broadcast::channel(LIVE_FEED_BATCHES);
         let analysis = Arc::new(crate::analysis::Engine::new(
