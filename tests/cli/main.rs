@@ -4,6 +4,8 @@
 //! (`serve`, `simulate`, `import`, `config`) in [`serve`].
 
 mod browser;
+mod browser_accounts;
+mod cdp;
 mod serve;
 
 use std::path::{Path, PathBuf};
