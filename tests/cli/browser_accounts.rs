@@ -26,9 +26,17 @@ fn user(data: &Path, args: &[&str], password: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    c.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    c.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
     let o = c.wait_with_output().unwrap();
-    assert!(o.status.success(), "flowlens user {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "flowlens user {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// A page on another origin (same host, another port) that posts a rule

@@ -59,14 +59,18 @@ impl Cdp {
     /// Connects to Chromium at `ws_url` and attaches to a new blank page
     /// (1400×1000, page, runtime, network and log events on).
     pub(crate) async fn connect(ws_url: &str) -> Cdp {
-        let (ws, _) = tokio_tungstenite::connect_async(ws_url).await.expect("connect to chromium");
+        let (ws, _) = tokio_tungstenite::connect_async(ws_url)
+            .await
+            .expect("connect to chromium");
         let mut b = Cdp {
             ws,
             next: 0,
             session: String::new(),
             events: Vec::new(),
         };
-        let target = b.send("Target.createTarget", json!({ "url": "about:blank" }), false).await;
+        let target = b
+            .send("Target.createTarget", json!({ "url": "about:blank" }), false)
+            .await;
         let attached = b
             .send(
                 "Target.attachToTarget",
@@ -330,4 +334,3 @@ pub(crate) fn start_chromium(bin: &Path, profile: &Path) -> (Kill, String) {
     std::thread::spawn(move || for _ in lines {});
     (kill, ws)
 }
-

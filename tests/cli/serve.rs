@@ -38,13 +38,26 @@ pub(crate) fn token_of(addr: SocketAddr) -> String {
 pub(crate) fn admin_token(data: &Path, permissions: &[&str]) -> String {
     let d = data.to_str().unwrap();
     let mut add = Command::new(env!("CARGO_BIN_EXE_flowlens"))
-        .args(["user", "add", "ops", "--role", "admin", "--password-stdin", "--data-dir", d])
+        .args([
+            "user",
+            "add",
+            "ops",
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--data-dir",
+            d,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    add.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
     let o = add.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let mut args = vec!["user", "token", "ops", "--name", "tests", "--data-dir", d];

@@ -220,5 +220,26 @@ fn analysis(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, metrics, analysis);
+/// What one sign-in costs the server: an argon2id hash with the shipped
+/// parameters (target 50–200 ms), and a refused try (the throttle).
+fn password(c: &mut Criterion) {
+    use flowlens_app::auth::{password, throttle::Throttle};
+    let mut g = c.benchmark_group("password");
+    g.sample_size(20);
+    let h = password::hash("a password of some length");
+    g.bench_function("verify", |b| {
+        b.iter(|| password::verify(&h, "a wrong password of some length"))
+    });
+    let t = Throttle::default();
+    let ip: IpAddr = "192.0.2.1".parse().unwrap();
+    for _ in 0..10 {
+        t.failed("admin", ip, 1_000);
+    }
+    g.bench_function("refused by the throttle", |b| {
+        b.iter(|| t.check("admin", ip, 1_001).is_err())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, metrics, analysis, password);
 criterion_main!(benches);

@@ -404,7 +404,10 @@ pub fn run(o: DemoOptions) -> Result<(), ServeError> {
         SCENARIO_FOR.as_secs() / 60
     );
     if cfg_auth {
-        println!("  sign-in is on (accounts in {}/meta.sqlite). Stop with Ctrl-C.", data_dir.display());
+        println!(
+            "  sign-in is on (accounts in {}/meta.sqlite). Stop with Ctrl-C.",
+            data_dir.display()
+        );
     } else {
         println!("  the console opens without a login: the demo listens on loopback only. Stop with Ctrl-C.");
     }

@@ -138,8 +138,7 @@ fn user_at(r: &rusqlite::Row, at: usize) -> rusqlite::Result<UserRow> {
     })
 }
 
-const TOKEN_COLS: &str =
-    "t.id, t.user_id, u.name, t.name, t.prefix, t.permissions, t.created_unix, t.last_used_unix";
+const TOKEN_COLS: &str = "t.id, t.user_id, u.name, t.name, t.prefix, t.permissions, t.created_unix, t.last_used_unix";
 
 fn token_at(r: &rusqlite::Row) -> rusqlite::Result<TokenRow> {
     Ok(TokenRow {

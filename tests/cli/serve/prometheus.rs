@@ -26,8 +26,14 @@ fn prometheus_scrapes_traffic_that_matches_the_simulator() {
     std::fs::write(shipped.join("flowlens.token"), "flt_example").unwrap();
     let conf = std::fs::read_to_string(root.join("deploy/prometheus/prometheus.yml"))
         .unwrap()
-        .replace("/etc/prometheus/flowlens.token", shipped.join("flowlens.token").to_str().unwrap())
-        .replace("flowlens-rules.yml", root.join("deploy/prometheus/flowlens-rules.yml").to_str().unwrap());
+        .replace(
+            "/etc/prometheus/flowlens.token",
+            shipped.join("flowlens.token").to_str().unwrap(),
+        )
+        .replace(
+            "flowlens-rules.yml",
+            root.join("deploy/prometheus/flowlens-rules.yml").to_str().unwrap(),
+        );
     std::fs::write(shipped.join("prometheus.yml"), conf).unwrap();
     let shipped_conf = shipped.join("prometheus.yml");
     for args in [

@@ -17,7 +17,17 @@ fn have(p: &str) -> bool {
 fn certificate(dir: &Path, name: &str, cn: &str) -> (PathBuf, PathBuf) {
     let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
     let o = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+        ])
         .args(["-subj", &format!("/CN={cn}"), "-addext", "subjectAltName=IP:127.0.0.1"])
         .arg("-keyout")
         .arg(&key)
@@ -54,7 +64,15 @@ fn first_start_accounts_sign_in_and_tokens() {
     let http: SocketAddr = format!("127.0.0.1:{}", free_tcp()).parse().unwrap();
     let log = temp("serve-security.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_flowlens"))
-        .args(["serve", "--netflow", "127.0.0.1:0", "--ipfix", "127.0.0.1:0", "--sflow", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--netflow",
+            "127.0.0.1:0",
+            "--ipfix",
+            "127.0.0.1:0",
+            "--sflow",
+            "127.0.0.1:0",
+        ])
         .arg("--data-dir")
         .arg(&data)
         .arg("--http")
@@ -66,7 +84,10 @@ fn first_start_accounts_sign_in_and_tokens() {
     let t = Instant::now();
     while TcpStream::connect(http).is_err() || http_as(http, "GET", "/readyz", None, "").0 != 200 {
         if let Ok(Some(s)) = child.try_wait() {
-            panic!("serve exited {s}: {}", std::fs::read_to_string(&log).unwrap_or_default());
+            panic!(
+                "serve exited {s}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
         }
         assert!(t.elapsed() < Duration::from_secs(60), "not ready");
         std::thread::sleep(Duration::from_millis(100));
@@ -88,14 +109,27 @@ fn first_start_accounts_sign_in_and_tokens() {
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.starts_with("303 ") && out.contains("/login?next=%2Fflows%3Fsince%3D1h"), "{out}");
+    assert!(
+        out.starts_with("303 ") && out.contains("/login?next=%2Fflows%3Fsince%3D1h"),
+        "{out}"
+    );
     // Sign in with the printed password: a session cookie, HttpOnly, Lax.
     let jar = data.join("cookies");
     let o = Command::new("curl")
         .args(["-s", "-i", "-c"])
         .arg(&jar)
-        .args(["-H", &format!("Origin: http://{http}"), "--data-urlencode", "user=admin"])
-        .args(["--data-urlencode", &format!("password={password}"), "--data-urlencode", "next=/"])
+        .args([
+            "-H",
+            &format!("Origin: http://{http}"),
+            "--data-urlencode",
+            "user=admin",
+        ])
+        .args([
+            "--data-urlencode",
+            &format!("password={password}"),
+            "--data-urlencode",
+            "next=/",
+        ])
         .arg(format!("http://{http}/login"))
         .output()
         .unwrap();
@@ -117,7 +151,16 @@ fn first_start_accounts_sign_in_and_tokens() {
     // Accounts from the shell while the service runs: used at once.
     let d = data.to_str().unwrap();
     let mut add = Command::new(env!("CARGO_BIN_EXE_flowlens"))
-        .args(["user", "add", "feeder", "--role", "analyst", "--password-stdin", "--data-dir", d])
+        .args([
+            "user",
+            "add",
+            "feeder",
+            "--role",
+            "analyst",
+            "--password-stdin",
+            "--data-dir",
+            d,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -126,7 +169,17 @@ fn first_start_accounts_sign_in_and_tokens() {
     assert!(add.wait_with_output().unwrap().status.success());
     let o = flowlens(&["user", "token", "feeder", "--name", "ingest", "--data-dir", d]);
     let plain = String::from_utf8(o.stdout).unwrap().trim().to_string();
-    let o = flowlens(&["user", "token", "feeder", "--name", "ingest", "--permission", "ingest", "--data-dir", d]);
+    let o = flowlens(&[
+        "user",
+        "token",
+        "feeder",
+        "--name",
+        "ingest",
+        "--permission",
+        "ingest",
+        "--data-dir",
+        d,
+    ]);
     let ingest = String::from_utf8(o.stdout).unwrap().trim().to_string();
     let body = br#"[{"router":"r1","src_ip":"10.0.0.1","dst_ip":"10.0.0.2","bytes":100,"packets":1}]"#;
     assert_eq!(http_as(http, "POST", "/ingest", Some(body), "").0, 401);
@@ -139,14 +192,22 @@ fn first_start_accounts_sign_in_and_tokens() {
     // The list shows roles; a viewer with a scope; delete ends its tokens.
     let o = flowlens(&["user", "add", "office", "--network", "10.1.0.0/16", "--data-dir", d]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("added office (viewer)") && out.contains("password: "), "{out}");
+    assert!(
+        out.contains("added office (viewer)") && out.contains("password: "),
+        "{out}"
+    );
     let o = flowlens(&["user", "list", "--data-dir", d]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("feeder") && out.contains("analyst") && out.contains("networks [10.1.0.0/16]"), "{out}");
+    assert!(
+        out.contains("feeder") && out.contains("analyst") && out.contains("networks [10.1.0.0/16]"),
+        "{out}"
+    );
     let o = flowlens(&["user", "delete", "admin", "--data-dir", d]);
     assert!(!o.status.success(), "the last admin stays");
     assert!(String::from_utf8_lossy(&o.stderr).contains("last admin"));
-    assert!(flowlens(&["user", "delete", "feeder", "--data-dir", d]).status.success());
+    assert!(flowlens(&["user", "delete", "feeder", "--data-dir", d])
+        .status
+        .success());
     assert_eq!(http_as(http, "POST", "/ingest", Some(body), &bearer(&ingest)).0, 401);
     // `user passwd` ends the admin's session.
     let mut pw = Command::new(env!("CARGO_BIN_EXE_flowlens"))
@@ -174,7 +235,15 @@ fn first_start_accounts_sign_in_and_tokens() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| format!("{}|{}|{}|{}", e["action"].as_str().unwrap(), e["actor"].as_str().unwrap(), e["source"].as_str().unwrap(), e["outcome"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{}|{}|{}|{}",
+                e["action"].as_str().unwrap(),
+                e["actor"].as_str().unwrap(),
+                e["source"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap()
+            )
+        })
         .collect();
     let log = entries.join("\n");
     for want in [
@@ -194,7 +263,10 @@ fn first_start_accounts_sign_in_and_tokens() {
 #[test]
 fn https_with_a_certificate_replaced_while_serving() {
     if !(have("openssl") && have("curl")) {
-        assert!(!crate::strict(), "openssl/curl not installed: run scripts/install-test-deps");
+        assert!(
+            !crate::strict(),
+            "openssl/curl not installed: run scripts/install-test-deps"
+        );
         return;
     }
     let dir = temp("tls");
@@ -205,7 +277,11 @@ fn https_with_a_certificate_replaced_while_serving() {
     std::fs::copy(&cert, &live_cert).unwrap();
     std::fs::copy(&key, &live_key).unwrap();
     let redirect = free_tcp();
-    let tls = format!("{{cert: {}, key: {}, reload_check: 1s}}", live_cert.display(), live_key.display());
+    let tls = format!(
+        "{{cert: {}, key: {}, reload_check: 1s}}",
+        live_cert.display(),
+        live_key.display()
+    );
     let env = [
         ("FLOWLENS_WEB__TLS", tls.as_str()),
         ("FLOWLENS_WEB__REDIRECT_HTTP", &format!("[\"127.0.0.1:{redirect}\"]")),
@@ -216,12 +292,20 @@ fn https_with_a_certificate_replaced_while_serving() {
     let port = free_tcp();
     let log = temp("serve-tls.log");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowlens"));
-    cmd.args(["serve", "--netflow", "127.0.0.1:0", "--ipfix", "127.0.0.1:0", "--sflow", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["--http", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap());
+    cmd.args([
+        "serve",
+        "--netflow",
+        "127.0.0.1:0",
+        "--ipfix",
+        "127.0.0.1:0",
+        "--sflow",
+        "127.0.0.1:0",
+    ])
+    .arg("--data-dir")
+    .arg(&data)
+    .args(["--http", &format!("127.0.0.1:{port}")])
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(&log).unwrap());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -230,7 +314,10 @@ fn https_with_a_certificate_replaced_while_serving() {
     let t = Instant::now();
     while curl(&cert, &format!("{url}/readyz"), &[]).0 != 200 {
         if let Ok(Some(s)) = child.try_wait() {
-            panic!("serve exited {s}: {}", std::fs::read_to_string(&log).unwrap_or_default());
+            panic!(
+                "serve exited {s}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
         }
         assert!(t.elapsed() < Duration::from_secs(60), "not ready over HTTPS");
         std::thread::sleep(Duration::from_millis(200));
@@ -257,7 +344,10 @@ fn https_with_a_certificate_replaced_while_serving() {
     );
     assert_eq!(code, 303, "{head}");
     let lower = head.to_ascii_lowercase();
-    assert!(lower.contains("set-cookie: __host-flowlens_session=") && lower.contains("; secure"), "{head}");
+    assert!(
+        lower.contains("set-cookie: __host-flowlens_session=") && lower.contains("; secure"),
+        "{head}"
+    );
     // Security headers on every answer.
     let (_, head) = curl(&cert, &format!("{url}/login"), &[]);
     let lower = head.to_ascii_lowercase();
@@ -294,10 +384,17 @@ fn https_with_a_certificate_replaced_while_serving() {
         if curl(&cert2, &format!("{url}/healthz"), &[]).0 == 200 {
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(15), "the new certificate was not served");
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "the new certificate was not served"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
-    assert_ne!(curl(&cert, &format!("{url}/healthz"), &[]).0, 200, "the old one is gone");
+    assert_ne!(
+        curl(&cert, &format!("{url}/healthz"), &[]).0,
+        200,
+        "the old one is gone"
+    );
     // A broken replacement keeps the working certificate.
     std::fs::write(&live_cert, "not a certificate").unwrap();
     std::thread::sleep(Duration::from_secs(3));
@@ -318,7 +415,10 @@ fn auth_off_is_refused_on_a_public_address() {
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("auth.enabled") && err.contains("0.0.0.0:8080") && err.contains("loopback"), "{err}");
+    assert!(
+        err.contains("auth.enabled") && err.contains("0.0.0.0:8080") && err.contains("loopback"),
+        "{err}"
+    );
     let o = Command::new(env!("CARGO_BIN_EXE_flowlens"))
         .args(["config", "check", "/dev/null"])
         .env("FLOWLENS_AUTH__ENABLED", "false")

@@ -42,7 +42,13 @@ pub fn routes() -> Vec<Route> {
             "get",
             "/api/v1/me",
             Access::Account,
-            doc("Who am I", "The account asking: name, role, scope, and how it signed in.", &[], schema::me, None),
+            doc(
+                "Who am I",
+                "The account asking: name, role, scope, and how it signed in.",
+                &[],
+                schema::me,
+                None,
+            ),
             get(me),
         ),
         r(
@@ -89,14 +95,26 @@ pub fn routes() -> Vec<Route> {
             "delete",
             "/api/v1/tokens/{id}",
             Access::Account,
-            doc("Revoke an API token", "Its next use is refused.", &[P::ID], schema::deleted, None),
+            doc(
+                "Revoke an API token",
+                "Its next use is refused.",
+                &[P::ID],
+                schema::deleted,
+                None,
+            ),
             delete(revoke_token),
         ),
         r(
             "get",
             "/api/v1/users",
             Access::Admin,
-            doc("Users", "Every account with its role, scope, sessions and tokens.", &[], schema::users, None),
+            doc(
+                "Users",
+                "Every account with its role, scope, sessions and tokens.",
+                &[],
+                schema::users,
+                None,
+            ),
             get(users),
         ),
         r(
@@ -221,7 +239,11 @@ fn parse<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> R
         let inner = e.into_inner();
         ApiError::bad(
             "bad_body",
-            if path == "." { inner.to_string() } else { format!("{path}: {inner}") },
+            if path == "." {
+                inner.to_string()
+            } else {
+                format!("{path}: {inner}")
+            },
         )
     })
 }
@@ -299,7 +321,14 @@ async fn change_password(
             .ok_or_else(|| ApiError::not_found("the account is gone".into()))?;
         if !password::verify(&u.password_hash, &b.current) {
             st.auth.throttle.failed(&who.name, who.source, now as u64);
-            manage::audit(a, &who.by(), "password.change", &who.name, "failed", "wrong current password");
+            manage::audit(
+                a,
+                &who.by(),
+                "password.change",
+                &who.name,
+                "failed",
+                "wrong current password",
+            );
             return Err(ApiError {
                 status: StatusCode::FORBIDDEN,
                 code: "wrong_password",
@@ -318,7 +347,11 @@ async fn change_password(
         .map_err(refusal)?;
         // This browser stays signed in with a fresh session.
         match &who.via {
-            Via::Session { .. } => Ok(Some(st.auth.start_session(&u, who.source, now).map_err(|e| refusal(e.into()))?)),
+            Via::Session { .. } => Ok(Some(
+                st.auth
+                    .start_session(&u, who.source, now)
+                    .map_err(|e| refusal(e.into()))?,
+            )),
             _ => Ok(None),
         }
     })
@@ -378,14 +411,17 @@ struct TokenBody {
 }
 
 fn own_account(s: &AppState, p: &Principal) -> Result<UserRow, ApiError> {
-    let id = p.user_id.filter(|_| !matches!(p.via, Via::Proxy | Via::Open)).ok_or_else(|| {
-        ApiError::bad(
+    let id = p
+        .user_id
+        .filter(|_| !matches!(p.via, Via::Proxy | Via::Open))
+        .ok_or_else(|| {
+            ApiError::bad(
             "no_account",
             "tokens belong to local accounts; with auth off or behind a proxy, add a user with `flowlens user add` \
              first"
                 .into(),
         )
-    })?;
+        })?;
     s.auth
         .accounts
         .user(id)
@@ -400,7 +436,8 @@ async fn add_token(State(s): State<Arc<AppState>>, Caller(p): Caller, body: Resu
     };
     blocking(move || {
         let u = own_account(&s, &p)?;
-        let (row, secret) = manage::add_token(&s.auth.accounts, &u, &b.name, &b.permissions, &p.by()).map_err(refusal)?;
+        let (row, secret) =
+            manage::add_token(&s.auth.accounts, &u, &b.name, &b.permissions, &p.by()).map_err(refusal)?;
         let mut v = token_json(&row);
         v["token"] = json!(secret);
         Ok(v)
@@ -415,7 +452,11 @@ async fn revoke_token(State(s): State<Arc<AppState>>, Caller(p): Caller, Path(id
     };
     blocking(move || {
         // Admins revoke anyone's; others their own.
-        let owner = if Access::Admin.allows(&p) { None } else { Some(p.user_id.unwrap_or(-1)) };
+        let owner = if Access::Admin.allows(&p) {
+            None
+        } else {
+            Some(p.user_id.unwrap_or(-1))
+        };
         manage::revoke_token(&s.auth.accounts, id, owner, &p.by()).map_err(refusal)?;
         Ok(json!({ "deleted": id.to_string() }))
     })
@@ -571,9 +612,9 @@ async fn delete_user(State(s): State<Arc<AppState>>, Caller(p): Caller, Path(id)
 }
 
 async fn audit(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
-    let params = match parse_query(q, crate::serve::now()).and_then(|x| {
-        x.only(&["limit", "before", "actor", "action"]).map(|()| x)
-    }) {
+    let params = match parse_query(q, crate::serve::now())
+        .and_then(|x| x.only(&["limit", "before", "actor", "action"]).map(|()| x))
+    {
         Ok(x) => x,
         Err(e) => return fail(e),
     };
@@ -594,7 +635,11 @@ async fn audit(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Respons
     };
     blocking(move || {
         let rows = s.auth.accounts.audit_log(&query).map_err(|e| refusal(e.into()))?;
-        let next = if rows.len() == query.limit { rows.last().map(|r| r.id) } else { None };
+        let next = if rows.len() == query.limit {
+            rows.last().map(|r| r.id)
+        } else {
+            None
+        };
         Ok(json!({
             "entries": rows.iter().map(|r| json!({
                 "id": r.id,

@@ -295,7 +295,11 @@ async fn change(
     .await
 }
 
-async fn create_rule(State(s): State<Arc<AppState>>, Caller(c): Caller, body: Result<Bytes, BytesRejection>) -> Response {
+async fn create_rule(
+    State(s): State<Arc<AppState>>,
+    Caller(c): Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let m = match body_object(body) {
         Ok(m) => m,
         Err(e) => return fail(e),
@@ -402,7 +406,12 @@ async fn alerts(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Caller(c)
     .await
 }
 
-async fn ip_behaviour(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+async fn ip_behaviour(
+    State(s): State<Arc<AppState>>,
+    Path(ip): Path<String>,
+    RawQuery(q): RawQuery,
+    Caller(c): Caller,
+) -> Response {
     answer(s, &c, q, known("/api/v1/ips/{ip}/behaviour"), move |store, p| {
         let ip = parse_ip(&ip)?;
         let range = p.range()?;

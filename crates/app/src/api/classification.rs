@@ -17,10 +17,10 @@ use serde_json::{json, Map, Value};
 use super::limits::MAX_RULE_BODY;
 use super::openapi::{schema, P};
 use super::{now_unix, ApiError, Doc, Route};
+use crate::auth::{Access, Caller};
 use crate::config::{ClassRule, Environment};
 use crate::enrich::classify::{check_rule, Origin, Rule};
 use crate::enrich::limits::MAX_RULES;
-use crate::auth::{Access, Caller};
 use crate::serve::http::AppState;
 
 const BASE: &str = "/api/v1/classification-rules";

@@ -19,8 +19,8 @@ use super::json::{key_json, parse_ip, range_json, totals_json};
 use super::known;
 use super::openapi::{schema, P};
 use super::{answer, ApiError, Doc, Route};
-use crate::flowjson::rfc3339;
 use crate::auth::{Access, Caller};
+use crate::flowjson::rfc3339;
 use crate::serve::http::AppState;
 use crate::serve::telemetry::{lock, DomainStats};
 
@@ -176,7 +176,12 @@ async fn exporters(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Caller
     .await
 }
 
-async fn exporter(State(s): State<Arc<AppState>>, Path(addr): Path<String>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+async fn exporter(
+    State(s): State<Arc<AppState>>,
+    Path(addr): Path<String>,
+    RawQuery(q): RawQuery,
+    Caller(c): Caller,
+) -> Response {
     let st = s.clone();
     let scope = c.scope.clone();
     answer(s, &c, q, known("/api/v1/exporters/{addr}"), move |store, p| {

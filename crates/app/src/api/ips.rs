@@ -17,9 +17,9 @@ use super::limits::{DEFAULT_IP_TOP, DEFAULT_SERIES_POINTS};
 use super::openapi::{schema, P};
 use super::params::{auto_step, Params};
 use super::{answer, known, ApiError, Doc, Route};
+use crate::auth::{Access, Caller};
 use crate::enrich::Databases;
 use crate::flowjson::rfc3339;
-use crate::auth::{Access, Caller};
 use crate::serve::http::AppState;
 
 pub fn routes() -> Vec<Route> {
@@ -164,7 +164,12 @@ async fn ips(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Caller(c): C
     .await
 }
 
-async fn ip_summary(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+async fn ip_summary(
+    State(s): State<Arc<AppState>>,
+    Path(ip): Path<String>,
+    RawQuery(q): RawQuery,
+    Caller(c): Caller,
+) -> Response {
     let names = s.sinks.enrich.geo.current();
     answer(s, &c, q, known("/api/v1/ips/{ip}"), move |store, p| {
         let ip = parse_ip(&ip)?;
@@ -205,7 +210,12 @@ async fn ip_summary(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQ
     .await
 }
 
-async fn ip_peers(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+async fn ip_peers(
+    State(s): State<Arc<AppState>>,
+    Path(ip): Path<String>,
+    RawQuery(q): RawQuery,
+    Caller(c): Caller,
+) -> Response {
     answer(s, &c, q, known("/api/v1/ips/{ip}/peers"), move |store, p| {
         let ip = parse_ip(&ip)?;
         let range = p.range()?;
@@ -244,14 +254,24 @@ fn ip_top(store: &Store, p: &Params, ip: &str, by: Dim) -> Result<Value, ApiErro
     Ok(v)
 }
 
-async fn ip_protocols(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+async fn ip_protocols(
+    State(s): State<Arc<AppState>>,
+    Path(ip): Path<String>,
+    RawQuery(q): RawQuery,
+    Caller(c): Caller,
+) -> Response {
     answer(s, &c, q, known("/api/v1/ips/{ip}/protocols"), move |store, p| {
         ip_top(store, p, &ip, Dim::Proto)
     })
     .await
 }
 
-async fn ip_ports(State(s): State<Arc<AppState>>, Path(ip): Path<String>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
+async fn ip_ports(
+    State(s): State<Arc<AppState>>,
+    Path(ip): Path<String>,
+    RawQuery(q): RawQuery,
+    Caller(c): Caller,
+) -> Response {
     answer(s, &c, q, known("/api/v1/ips/{ip}/ports"), move |store, p| {
         ip_top(store, p, &ip, Dim::DstPort)
     })

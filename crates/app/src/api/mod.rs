@@ -252,11 +252,19 @@ pub(crate) async fn blocking(f: impl FnOnce() -> Result<Value, ApiError> + Send 
 pub(crate) fn audit_change(s: &AppState, who: &crate::auth::Principal, action: &str, v: &Value) {
     let target = match (v.get("id"), v.get("name").or_else(|| v.get("cidr")), v.get("deleted")) {
         (_, _, Some(d)) => format!("#{}", d.as_str().unwrap_or_default()),
-        (Some(id), Some(n), _) => format!("#{} {}", id.to_string().trim_matches('"'), n.as_str().unwrap_or_default()),
+        (Some(id), Some(n), _) => format!(
+            "#{} {}",
+            id.to_string().trim_matches('"'),
+            n.as_str().unwrap_or_default()
+        ),
         (Some(id), None, _) => format!("#{}", id.to_string().trim_matches('"')),
         _ => String::new(),
     };
-    let detail = if v.get("deleted").is_some() { String::new() } else { v.to_string() };
+    let detail = if v.get("deleted").is_some() {
+        String::new()
+    } else {
+        v.to_string()
+    };
     crate::auth::manage::audit(&s.auth.accounts, &who.by(), action, &target, "ok", &detail);
 }
 

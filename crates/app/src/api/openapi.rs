@@ -143,17 +143,17 @@ impl P {
         description: "The numeric id.",
         schema: r#"{"type":"integer","minimum":1}"#,
     };
-    pub const ALL: Param = q(
-        "all",
-        "`true`: everyone's (admins only).",
-        r#"{"type":"boolean"}"#,
-    );
+    pub const ALL: Param = q("all", "`true`: everyone's (admins only).", r#"{"type":"boolean"}"#);
     pub const BEFORE: Param = q(
         "before",
         "Only entries with a smaller id (the `next` of the previous page).",
         r#"{"type":"integer","minimum":1}"#,
     );
-    pub const ACTOR: Param = q("actor", "Only entries by this actor.", r#"{"type":"string","maxLength":600}"#);
+    pub const ACTOR: Param = q(
+        "actor",
+        "Only entries by this actor.",
+        r#"{"type":"string","maxLength":600}"#,
+    );
     pub const ACTION: Param = q(
         "action",
         "Only entries whose action starts with this (`login`, `user.`, `token.`, `alert_rule.`).",
@@ -247,14 +247,19 @@ pub fn document(routes: &[Route]) -> Value {
         if r.path == "/readyz" {
             responses.insert("503".into(), error_response("Starting or stopping."));
         }
-        if (r.path.starts_with("/api/v1/users") && r.method != "get") || (r.path == "/api/v1/tokens" && r.method == "post") {
+        if (r.path.starts_with("/api/v1/users") && r.method != "get")
+            || (r.path == "/api/v1/tokens" && r.method == "post")
+        {
             responses.insert(
                 "409".into(),
                 error_response("It would break something: the last admin, a taken name, too many tokens."),
             );
         }
         if r.path == "/api/v1/me/password" {
-            responses.insert("429".into(), error_response("Too many wrong passwords; try again later."));
+            responses.insert(
+                "429".into(),
+                error_response("Too many wrong passwords; try again later."),
+            );
         }
         if r.access != crate::auth::Access::Public {
             responses.insert(

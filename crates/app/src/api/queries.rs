@@ -17,8 +17,8 @@ use super::limits::DEFAULT_SERIES_POINTS;
 use super::openapi::{schema, P};
 use super::params::{auto_step, Params};
 use super::{answer, known, ApiError, Doc, Route};
-use crate::flowjson::rfc3339;
 use crate::auth::{Access, Caller};
+use crate::flowjson::rfc3339;
 use crate::serve::http::AppState;
 
 pub fn routes() -> Vec<Route> {

@@ -36,10 +36,25 @@ pub enum UserCommand {
     List,
 }
 
+/// The account running the command: `sudo`'s caller, else the user of
+/// the process.
+fn login_name() -> String {
+    if let Ok(u) = std::env::var("SUDO_USER") {
+        return u;
+    }
+    // SAFETY: getpwuid returns a pointer into static storage (or null),
+    // read at once on this thread.
+    unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        if !pw.is_null() && !(*pw).pw_name.is_null() {
+            return std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned();
+        }
+    }
+    std::env::var("USER").unwrap_or_else(|_| format!("uid {}", unsafe { libc::getuid() }))
+}
+
 fn actor() -> Actor {
-    let who = std::env::var("SUDO_USER")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "unknown".into());
+    let who = login_name();
     Actor {
         name: format!("shell:{who}"),
         source: "cli".into(),
@@ -138,7 +153,10 @@ pub fn run(data_dir: &Path, cmd: UserCommand) -> Result<(), String> {
             let password = new_password(password_stdin)?;
             let (pw, generated) = match password {
                 Some(p) => (p, false),
-                None => (super::secret::random_password(super::limits::GENERATED_PASSWORD_CHARS), true),
+                None => (
+                    super::secret::random_password(super::limits::GENERATED_PASSWORD_CHARS),
+                    true,
+                ),
             };
             manage::change_user(
                 &a,
@@ -178,7 +196,11 @@ pub fn run(data_dir: &Path, cmd: UserCommand) -> Result<(), String> {
                 "token {} \"{}\" for {name}{}: shown this once; send it as `Authorization: Bearer <token>`",
                 row.id,
                 row.name,
-                if row.permissions.is_empty() { String::new() } else { format!(" ({})", row.permissions) }
+                if row.permissions.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", row.permissions)
+                }
             );
         }
         UserCommand::List => {

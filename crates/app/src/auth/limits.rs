@@ -6,7 +6,7 @@ use std::time::Duration;
 /// passes, one lane), raised in passes until a hash costs 50–200 ms here
 /// (measured in `docs/BENCHMARKS.md`).
 pub const ARGON2_MEMORY_KIB: u32 = 19_456;
-pub const ARGON2_PASSES: u32 = 3;
+pub const ARGON2_PASSES: u32 = 7;
 pub const ARGON2_LANES: u32 = 1;
 /// Password hashes computed at once (each holds `ARGON2_MEMORY_KIB`);
 /// more sign-ins wait their turn.

@@ -119,7 +119,9 @@ pub fn add_user(a: &Accounts, n: NewUser, by: &Actor) -> Result<(UserRow, Option
         }
     };
     if a.user_count()? as usize >= MAX_USERS {
-        return Err(Refusal::Conflict(format!("{MAX_USERS} users exist already; delete some first")));
+        return Err(Refusal::Conflict(format!(
+            "{MAX_USERS} users exist already; delete some first"
+        )));
     }
     let now = crate::api::now_unix();
     let mut row = UserRow {
@@ -221,10 +223,15 @@ pub fn delete_user(a: &Accounts, id: i64, by: &Actor, self_id: Option<i64>) -> R
         return Err(Refusal::NotFound(format!("no user {id}")));
     };
     if self_id == Some(id) {
-        return Err(Refusal::Conflict("you cannot delete your own account; ask another admin".into()));
+        return Err(Refusal::Conflict(
+            "you cannot delete your own account; ask another admin".into(),
+        ));
     }
     if u.role == "admin" && admins(a)? <= 1 {
-        return Err(Refusal::Conflict(format!("{} is the last admin; add another admin first", u.name)));
+        return Err(Refusal::Conflict(format!(
+            "{} is the last admin; add another admin first",
+            u.name
+        )));
     }
     a.delete_user(id)?;
     audit(a, by, "user.delete", &u.name, "ok", "sessions and tokens ended");
@@ -254,7 +261,11 @@ pub fn add_token(
             return Err(Refusal::Bad(format!(
                 "permissions: {} needs an account without a scope{}",
                 p.as_str(),
-                if *p == Permission::Ingest { " and the analyst or admin role" } else { "" }
+                if *p == Permission::Ingest {
+                    " and the analyst or admin role"
+                } else {
+                    ""
+                }
             )));
         }
     }
@@ -298,7 +309,14 @@ pub fn revoke_token(a: &Accounts, id: i64, owner: Option<i64>, by: &Actor) -> Re
         return Err(Refusal::NotFound(format!("no token {id}")));
     };
     a.delete_token(id, owner)?;
-    audit(a, by, "token.revoke", &format!("{} / {} (token {id})", t.user_name, t.name), "ok", "");
+    audit(
+        a,
+        by,
+        "token.revoke",
+        &format!("{} / {} (token {id})", t.user_name, t.name),
+        "ok",
+        "",
+    );
     Ok(())
 }
 
@@ -345,7 +363,14 @@ pub fn record_config(store: &flowlens_store::Store, settings: &[(String, String)
         .and_then(|(_, b)| serde_json::from_str(&b).ok());
     let a = store.accounts();
     match before {
-        None => audit(a, &by, "config.start", "configuration", "ok", &format!("first start, {} settings", now.len())),
+        None => audit(
+            a,
+            &by,
+            "config.start",
+            "configuration",
+            "ok",
+            &format!("first start, {} settings", now.len()),
+        ),
         Some(old) => {
             let mut changes = Vec::new();
             for (k, v) in &now {

@@ -83,14 +83,17 @@ impl Scope {
     /// more than [`MAX_SCOPE_ENTRIES`].
     pub fn checked(self) -> Result<Option<Scope>, String> {
         if self.exporters.len() + self.networks.len() > MAX_SCOPE_ENTRIES {
-            return Err(format!("a scope holds at most {MAX_SCOPE_ENTRIES} exporters and networks"));
+            return Err(format!(
+                "a scope holds at most {MAX_SCOPE_ENTRIES} exporters and networks"
+            ));
         }
         Ok((!self.exporters.is_empty() || !self.networks.is_empty()).then_some(self))
     }
 
     /// The stored form: JSON, empty for none.
     pub fn store(s: Option<&Scope>) -> String {
-        s.map(|s| serde_json::to_string(s).unwrap_or_default()).unwrap_or_default()
+        s.map(|s| serde_json::to_string(s).unwrap_or_default())
+            .unwrap_or_default()
     }
 
     /// Reads the stored form. A stored scope that no longer parses grants
@@ -334,11 +337,19 @@ impl Auth {
     /// `Set-Cookie` that removes the session cookie.
     pub fn clear_cookie(&self) -> String {
         let secure = if self.tls { "; Secure" } else { "" };
-        format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", self.cookie_name())
+        format!(
+            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+            self.cookie_name()
+        )
     }
 
     /// Starts a session for `user`: the id for the cookie.
-    pub fn start_session(&self, user: &UserRow, source: IpAddr, now: i64) -> Result<String, flowlens_store::StoreError> {
+    pub fn start_session(
+        &self,
+        user: &UserRow,
+        source: IpAddr,
+        now: i64,
+    ) -> Result<String, flowlens_store::StoreError> {
         let id = secret::random_hex32();
         let csrf = secret::random_hex32();
         self.accounts
@@ -397,12 +408,20 @@ impl Auth {
         if let Some(v) = headers.get(header::AUTHORIZATION) {
             let v = v.to_str().unwrap_or("");
             let Some(token) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) else {
-                return Err(Denied::Unauthorized("the Authorization header must be `Bearer <token>`".into()));
+                return Err(Denied::Unauthorized(
+                    "the Authorization header must be `Bearer <token>`".into(),
+                ));
             };
-            let Some((t, u)) = self.accounts.token(&secret::digest(token.trim())).map_err(Denied::store)? else {
+            let Some((t, u)) = self
+                .accounts
+                .token(&secret::digest(token.trim()))
+                .map_err(Denied::store)?
+            else {
                 return Err(Denied::Unauthorized("unknown or revoked token".into()));
             };
-            if t.last_used_unix.is_none_or(|l| now - l >= SESSION_TOUCH_EVERY.as_secs() as i64) {
+            if t.last_used_unix
+                .is_none_or(|l| now - l >= SESSION_TOUCH_EVERY.as_secs() as i64)
+            {
                 let _ = self.accounts.touch_token(t.id, now);
             }
             let permissions = t
@@ -430,7 +449,11 @@ impl Auth {
         if now - s.last_unix >= SESSION_TOUCH_EVERY.as_secs() as i64 {
             let _ = self.accounts.touch_session(&digest, now);
         }
-        Ok(Some(principal_of(&s.user, Via::Session { digest, csrf: s.csrf }, source)))
+        Ok(Some(principal_of(
+            &s.user,
+            Via::Session { digest, csrf: s.csrf },
+            source,
+        )))
     }
 }
 
@@ -550,7 +573,11 @@ pub async fn authorize(
     if let Via::Session { csrf, .. } = &who.via {
         let origin = same_origin(req.headers(), auth.tls);
         if unsafe_method {
-            let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let sent = req
+                .headers()
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             if origin == Some(false) || !secret::same(sent, csrf) {
                 auth.audit(
                     &who.actor(),
@@ -558,7 +585,11 @@ pub async fn authorize(
                     "csrf.rejected",
                     &format!("{} {path}", req.method()),
                     "denied",
-                    if origin == Some(false) { "cross-origin request" } else { "missing or wrong CSRF token" },
+                    if origin == Some(false) {
+                        "cross-origin request"
+                    } else {
+                        "missing or wrong CSRF token"
+                    },
                 );
                 return denied(
                     Denied::Forbidden(
@@ -607,7 +638,9 @@ fn denied(d: Denied, api: bool, req: &Request) -> Response {
     };
     if !api && status == StatusCode::UNAUTHORIZED {
         let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let q: String = form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", next)
+            .finish();
         return Redirect::to(&format!("/login?{q}")).into_response();
     }
     if !api {
@@ -630,10 +663,15 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Caller, Response> {
-        parts.extensions.get::<Arc<Principal>>().cloned().map(Caller).ok_or_else(|| {
-            tracing::error!(path = %parts.uri.path(), "a route without the access check");
-            crate::serve::http::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no principal")
-        })
+        parts
+            .extensions
+            .get::<Arc<Principal>>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(|| {
+                tracing::error!(path = %parts.uri.path(), "a route without the access check");
+                crate::serve::http::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no principal")
+            })
     }
 }
 

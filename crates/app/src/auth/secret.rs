@@ -74,7 +74,10 @@ mod tests {
         let a = new_token();
         assert!(a.starts_with(TOKEN_PREFIX) && a.len() == 68);
         assert_ne!(a, new_token());
-        assert_eq!(digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
         let p = random_password(20);
         assert_eq!(p.len(), 20);

@@ -70,5 +70,7 @@ fn access_follows_role_scope_and_permissions() {
     let scraper = who(Role::Viewer, None, Via::Allowed);
     assert!(Access::Metrics.allows(&scraper) && !Access::Read.allows(&scraper));
     let open = who(Role::Admin, None, Via::Open);
-    assert!([Access::Admin, Access::Ingest, Access::Metrics].iter().all(|a| a.allows(&open)));
+    assert!([Access::Admin, Access::Ingest, Access::Metrics]
+        .iter()
+        .all(|a| a.allows(&open)));
 }

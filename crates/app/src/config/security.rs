@@ -36,7 +36,10 @@ impl Default for Auth {
             session_idle: Dur::secs(12 * 3_600),
             session_max: Dur::secs(7 * 86_400),
             trusted_proxy_header: None,
-            trusted_proxies: vec!["127.0.0.0/8".parse().expect("literal"), "::1/128".parse().expect("literal")],
+            trusted_proxies: vec![
+                "127.0.0.0/8".parse().expect("literal"),
+                "::1/128".parse().expect("literal"),
+            ],
             proxy_role: Role::Viewer,
         }
     }

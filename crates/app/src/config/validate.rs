@@ -381,7 +381,10 @@ fn security(c: &Config, check: &mut impl FnMut(bool, &str, String, &str)) {
         check(
             open.is_empty(),
             "auth.enabled",
-            format!("false while web.listen has {} (reachable from the network)", open.join(", ")),
+            format!(
+                "false while web.listen has {} (reachable from the network)",
+                open.join(", ")
+            ),
             "true; or false with every web.listen address on loopback (127.0.0.1:8080, [::1]:8080), or with \
              auth.trusted_proxy_header set for a reverse proxy that authenticates",
         );

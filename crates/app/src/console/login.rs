@@ -93,13 +93,26 @@ pub async fn submit(State(s): State<Arc<AppState>>, req: Request) -> Response {
         return Redirect::to(&next).into_response();
     }
     if foreign_origin(&headers, s.auth.tls) {
-        s.auth.audit("-", &source.to_string(), "login", &user, "denied", "cross-origin sign-in form");
-        return form_page(StatusCode::FORBIDDEN, &next, "", Some("Sign in from this site's own page."));
+        s.auth.audit(
+            "-",
+            &source.to_string(),
+            "login",
+            &user,
+            "denied",
+            "cross-origin sign-in form",
+        );
+        return form_page(
+            StatusCode::FORBIDDEN,
+            &next,
+            "",
+            Some("Sign in from this site's own page."),
+        );
     }
     let now = crate::api::now_unix();
     if let Err(r) = s.auth.throttle.check(&user, source, now as u64) {
         let mins = r.retry_after.as_secs().div_ceil(60);
-        s.auth.audit(&user, &source.to_string(), "login", &user, "denied", "throttled");
+        s.auth
+            .audit(&user, &source.to_string(), "login", &user, "denied", "throttled");
         let mut resp = form_page(
             StatusCode::TOO_MANY_REQUESTS,
             &next,
@@ -115,7 +128,12 @@ pub async fn submit(State(s): State<Arc<AppState>>, req: Request) -> Response {
         return resp;
     }
     let Ok(_permit) = s.auth.hashing.acquire().await else {
-        return form_page(StatusCode::SERVICE_UNAVAILABLE, &next, &user, Some("The service is stopping."));
+        return form_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &next,
+            &user,
+            Some("The service is stopping."),
+        );
     };
     let auth = s.auth.clone();
     let name = user.clone();
@@ -164,8 +182,14 @@ pub async fn submit(State(s): State<Arc<AppState>>, req: Request) -> Response {
         }
         Ok(None) => {
             s.auth.throttle.failed(&user, source, now as u64);
-            s.auth.audit(&user, &src, "login", &user, "failed", "wrong user name or password");
-            form_page(StatusCode::UNAUTHORIZED, &next, &user, Some("Wrong user name or password."))
+            s.auth
+                .audit(&user, &src, "login", &user, "failed", "wrong user name or password");
+            form_page(
+                StatusCode::UNAUTHORIZED,
+                &next,
+                &user,
+                Some("Wrong user name or password."),
+            )
         }
         Err(e) => {
             tracing::error!(error = %e, "the accounts database could not be read");
@@ -182,7 +206,8 @@ pub async fn submit(State(s): State<Arc<AppState>>, req: Request) -> Response {
 pub async fn logout(State(s): State<Arc<AppState>>, Caller(p): Caller) -> Response {
     if let Via::Session { digest, .. } = &p.via {
         let _ = s.auth.accounts.delete_session(digest);
-        s.auth.audit(&p.actor(), &p.source.to_string(), "logout", &p.name, "ok", "");
+        s.auth
+            .audit(&p.actor(), &p.source.to_string(), "logout", &p.name, "ok", "");
     }
     let mut r = (StatusCode::OK, axum::Json(json!({ "signed_out": true }))).into_response();
     if let Ok(v) = HeaderValue::from_str(&s.auth.clear_cookie()) {

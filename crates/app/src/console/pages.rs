@@ -527,7 +527,11 @@ fn not_found_with(title: &str, message: &str) -> Response {
 
 /// A refusal (403, 503) as a page: the reason, and where to go instead.
 pub fn denied(status: StatusCode, message: &str) -> Response {
-    let title = if status == StatusCode::FORBIDDEN { "Not allowed" } else { "Unavailable" };
+    let title = if status == StatusCode::FORBIDDEN {
+        "Not allowed"
+    } else {
+        "Unavailable"
+    };
     let body = html! {
         (heading(title, None))
         section.card.wide {

@@ -19,9 +19,9 @@ use tokio::sync::Semaphore;
 use tower_http::compression::CompressionLayer;
 
 use crate::api::limits::MAX_CONCURRENT_QUERIES;
-use crate::auth::{Access, Auth};
 use crate::api::openapi::{self, schema};
 use crate::api::{Doc, Route};
+use crate::auth::{Access, Auth};
 
 use super::ingest;
 use super::pipeline::Sinks;
@@ -225,10 +225,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     if m.enabled {
         r = r.route(metrics_path, get(metrics_handler).layer(guard(Access::Metrics)));
     }
-    let r = r
-        .fallback(not_found)
-        .layer(CompressionLayer::new())
-        .with_state(state);
+    let r = r.fallback(not_found).layer(CompressionLayer::new()).with_state(state);
     crate::console::security_headers(r)
 }
 

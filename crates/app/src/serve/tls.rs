@@ -132,7 +132,9 @@ impl Server {
                     failed = None;
                 }
                 Ok(Err(e)) => {
-                    self.certs.reload_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.certs
+                        .reload_errors
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::warn!(error = %e, "the changed TLS files were not loaded; still serving the previous certificate");
                     failed = Some(now);
                 }
@@ -143,7 +145,12 @@ impl Server {
 
     /// Accepts TLS connections until `stop`, each served by `app` with the
     /// peer's address; a handshake that takes too long is dropped.
-    pub async fn serve(self: Arc<Self>, listener: tokio::net::TcpListener, app: Router, mut stop: watch::Receiver<bool>) {
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: tokio::net::TcpListener,
+        app: Router,
+        mut stop: watch::Receiver<bool>,
+    ) {
         loop {
             let (tcp, peer) = tokio::select! {
                 _ = async { let _ = stop.wait_for(|s| *s).await; } => return,
@@ -193,7 +200,11 @@ pub fn redirect_router(https_port: u16) -> Router {
         let Some(host) = host else {
             return (StatusCode::BAD_REQUEST, "HTTPS only; send a Host header\n").into_response();
         };
-        let port = if https_port == 443 { String::new() } else { format!(":{https_port}") };
+        let port = if https_port == 443 {
+            String::new()
+        } else {
+            format!(":{https_port}")
+        };
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let to = format!("https://{}{port}{path}", host.host());
         let mut r: Response = StatusCode::PERMANENT_REDIRECT.into_response();

@@ -480,7 +480,9 @@ pub fn user() -> Value {
     obj(
         json!({ "id": int(), "name": text(), "role": role(), "scope": scope(), "created": int(),
                 "updated": int(), "sessions": int(), "tokens": int() }),
-        &["id", "name", "role", "scope", "created", "updated", "sessions", "tokens"],
+        &[
+            "id", "name", "role", "scope", "created", "updated", "sessions", "tokens",
+        ],
     )
 }
 
@@ -490,7 +492,8 @@ pub fn users() -> Value {
 
 pub fn user_created() -> Value {
     let mut u = user();
-    u["properties"]["password"] = json!({ "type": ["string", "null"], "description": "The generated password, shown this once." });
+    u["properties"]["password"] =
+        json!({ "type": ["string", "null"], "description": "The generated password, shown this once." });
     u
 }
 

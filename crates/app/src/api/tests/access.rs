@@ -104,13 +104,21 @@ fn with_auth(name: &str) -> Fixture {
     fixture_with(name, |_| {})
 }
 
-async fn send(f: &Fixture, method: &str, uri: &str, token: Option<&str>, body: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
+async fn send(
+    f: &Fixture,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (StatusCode, HeaderMap, Vec<u8>) {
     let mut req = Request::builder().method(method.to_uppercase().as_str()).uri(uri);
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
     let req = match body {
-        Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string())),
         None => req.body(Body::empty()),
     };
     call(f, req.unwrap()).await
@@ -131,7 +139,10 @@ fn every_route_is_in_the_access_table() {
     for (m, p, a) in &routes {
         let want = TABLE.iter().find(|(tm, tp, _)| tm == m && tp == p);
         let Some((_, _, want)) = want else {
-            panic!("{} {p} is not in the access table of this test: add it with who may use it", m.to_uppercase());
+            panic!(
+                "{} {p} is not in the access table of this test: add it with who may use it",
+                m.to_uppercase()
+            );
         };
         assert_eq!(a.as_str(), *want, "{} {p}", m.to_uppercase());
     }
@@ -179,7 +190,11 @@ fn every_route_refuses_exactly_who_the_table_says() {
                 continue;
             }
             if page {
-                assert_eq!(s, StatusCode::SEE_OTHER, "{method} {uri}: a page sends nobody to sign in");
+                assert_eq!(
+                    s,
+                    StatusCode::SEE_OTHER,
+                    "{method} {uri}: a page sends nobody to sign in"
+                );
                 assert!(h["location"].to_str().unwrap().starts_with("/login?next="), "{uri}");
             } else {
                 assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {uri}: nobody");
@@ -188,9 +203,21 @@ fn every_route_refuses_exactly_who_the_table_says() {
             // Each account: allowed ones get past the check (whatever the
             // handler then says), the others get 403.
             for (who, token, allowed) in [
-                ("viewer", &viewer, matches!(*access, "account" | "read" | "read-all" | "metrics")),
-                ("analyst", &analyst, matches!(*access, "account" | "read" | "read-all" | "write" | "ingest")),
-                ("admin", &admin, matches!(*access, "account" | "read" | "read-all" | "write" | "admin")),
+                (
+                    "viewer",
+                    &viewer,
+                    matches!(*access, "account" | "read" | "read-all" | "metrics"),
+                ),
+                (
+                    "analyst",
+                    &analyst,
+                    matches!(*access, "account" | "read" | "read-all" | "write" | "ingest"),
+                ),
+                (
+                    "admin",
+                    &admin,
+                    matches!(*access, "account" | "read" | "read-all" | "write" | "admin"),
+                ),
                 ("scoped analyst", &scoped, matches!(*access, "account" | "read")),
             ] {
                 let (s, _, b) = send(&f, method, &uri, Some(token), body).await;
@@ -261,7 +288,12 @@ fn a_scoped_account_never_sees_beyond_its_scope() {
             .sum();
         assert_eq!(sum, scoped_total, "{v}");
         let v = get(format!("/api/v1/top?{RANGE}&by=src_addr&limit=100"), &scoped).await;
-        let keys: Vec<&Value> = v["rows"].as_array().unwrap().iter().map(|r| &r["key"]["src_addr"]).collect();
+        let keys: Vec<&Value> = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["key"]["src_addr"])
+            .collect();
         assert_eq!(keys, [&serde_json::json!("10.0.0.1")], "{v}");
         assert_eq!(v["total"]["bytes"], scoped_total, "{v}");
         assert_eq!(v["other"]["bytes"], 0, "{v}");
@@ -271,15 +303,25 @@ fn a_scoped_account_never_sees_beyond_its_scope() {
         // The IP table, one IP's page, peers, no-response sources.
         let v = get(format!("/api/v1/ips?{RANGE}&limit=1000"), &scoped).await;
         let text = v.to_string();
-        assert!(text.contains("10.0.0.1") && !text.contains("198.51.100.7") && !text.contains("2001:db8"), "{text}");
+        assert!(
+            text.contains("10.0.0.1") && !text.contains("198.51.100.7") && !text.contains("2001:db8"),
+            "{text}"
+        );
         let v = get(format!("/api/v1/ips/198.51.100.7?{RANGE}"), &scoped).await;
-        assert_eq!(v["out"]["flows"].as_u64().unwrap_or(0) + v["in"]["flows"].as_u64().unwrap_or(0), 0, "{v}");
+        assert_eq!(
+            v["out"]["flows"].as_u64().unwrap_or(0) + v["in"]["flows"].as_u64().unwrap_or(0),
+            0,
+            "{v}"
+        );
         let v = get(format!("/api/v1/ips/198.51.100.7/peers?{RANGE}"), &scoped).await;
         assert!(!v.to_string().contains("203.0.113."), "{v}");
         let v = get(format!("/api/v1/bad-ips?{RANGE}"), &scoped).await;
         assert!(!v.to_string().contains("198.51.100.7"), "{v}");
         let v = get(format!("/api/v1/bad-ips?{RANGE}"), &admin).await;
-        assert!(v.to_string().contains("198.51.100.7"), "the admin sees the scanner: {v}");
+        assert!(
+            v.to_string().contains("198.51.100.7"),
+            "the admin sees the scanner: {v}"
+        );
         let v = get(format!("/api/v1/ips/198.51.100.7/behaviour?{RANGE}"), &scoped).await;
         assert!(!v.to_string().contains("203.0.113."), "{v}");
         // Exporters: no telemetry of exporters the scope does not name,
@@ -290,12 +332,25 @@ fn a_scoped_account_never_sees_beyond_its_scope() {
             assert!(e["traffic"]["bytes"].as_u64().unwrap() <= scoped_total, "{e}");
         }
         // The routes about everything refuse it.
-        for uri in ["/api/v1/status", "/api/v1/advisories", "/api/v1/alerts", "/metrics", "/api/v1/ws/events"] {
+        for uri in [
+            "/api/v1/status",
+            "/api/v1/advisories",
+            "/api/v1/alerts",
+            "/metrics",
+            "/api/v1/ws/events",
+        ] {
             let (s, _, _) = send(&f, "get", uri, Some(&scoped), None).await;
             assert_eq!(s, StatusCode::FORBIDDEN, "{uri}");
         }
         // It cannot mint a token that would see more.
-        let (s, _, b) = send(&f, "post", "/api/v1/tokens", Some(&scoped), Some(r#"{"name":"m","permissions":["metrics"]}"#)).await;
+        let (s, _, b) = send(
+            &f,
+            "post",
+            "/api/v1/tokens",
+            Some(&scoped),
+            Some(r#"{"name":"m","permissions":["metrics"]}"#),
+        )
+        .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&b));
     });
     // The live feed over a socket: the scope applies to what is pushed.
@@ -350,7 +405,10 @@ async fn sign_in(f: &Fixture, user: &str, password: &str) -> (StatusCode, Option
 
 fn csrf_of(page: &[u8]) -> String {
     let html = String::from_utf8_lossy(page);
-    let at = html.find("name=\"csrf-token\" content=\"").expect("the page carries the CSRF token") + 27;
+    let at = html
+        .find("name=\"csrf-token\" content=\"")
+        .expect("the page carries the CSRF token")
+        + 27;
     html[at..at + 64].to_string()
 }
 
@@ -382,8 +440,10 @@ fn sessions_csrf_origin_and_sign_out() {
             if let Some(t) = token {
                 r = r.header("x-csrf-token", t);
             }
-            r.body(Body::from(r#"{"name":"x","metric":"flows_per_second","op":">","threshold":1,"severity":"info"}"#))
-                .unwrap()
+            r.body(Body::from(
+                r#"{"name":"x","metric":"flows_per_second","op":">","threshold":1,"severity":"info"}"#,
+            ))
+            .unwrap()
         };
         // Without the token, with a wrong one, or from another origin: refused
         // before the handler.
@@ -394,7 +454,11 @@ fn sessions_csrf_origin_and_sign_out() {
         ] {
             let (s, _, b) = call(&f, change(token.as_deref(), origin)).await;
             assert_eq!(s, StatusCode::FORBIDDEN, "{}", String::from_utf8_lossy(&b));
-            assert!(String::from_utf8_lossy(&b).contains("CSRF"), "{}", String::from_utf8_lossy(&b));
+            assert!(
+                String::from_utf8_lossy(&b).contains("CSRF"),
+                "{}",
+                String::from_utf8_lossy(&b)
+            );
         }
         let (s, _, b) = call(&f, change(Some(&csrf), "http://flowlens.test")).await;
         assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
@@ -458,7 +522,12 @@ fn sessions_expire_when_idle() {
     rt().block_on(async {
         let (_, cookie) = sign_in(&f, "ana", PASSWORD).await;
         let cookie = cookie.unwrap();
-        let me = || Request::get("/api/v1/me").header("cookie", &cookie).body(Body::empty()).unwrap();
+        let me = || {
+            Request::get("/api/v1/me")
+                .header("cookie", &cookie)
+                .body(Body::empty())
+                .unwrap()
+        };
         assert_eq!(call(&f, me()).await.0, StatusCode::OK);
         tokio::time::sleep(Duration::from_millis(2_100)).await;
         assert_eq!(call(&f, me()).await.0, StatusCode::UNAUTHORIZED);
@@ -482,7 +551,9 @@ fn sign_in_is_throttled_and_says_nothing_about_accounts() {
         let took = t.elapsed();
         let hashed = codes.iter().filter(|&&c| c == StatusCode::UNAUTHORIZED).count();
         assert_eq!(hashed, MAX_FAILURES_PER_ACCOUNT, "{codes:?}");
-        assert!(codes[MAX_FAILURES_PER_ACCOUNT..].iter().all(|&c| c == StatusCode::TOO_MANY_REQUESTS));
+        assert!(codes[MAX_FAILURES_PER_ACCOUNT..]
+            .iter()
+            .all(|&c| c == StatusCode::TOO_MANY_REQUESTS));
         let (s, cookie) = sign_in(&f, "admin", PASSWORD).await;
         assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "held even with the right password");
         assert!(cookie.is_none());
@@ -521,8 +592,14 @@ fn accounts_over_the_api() {
         for (body, says) in [
             (r#"{"name":"a b","role":"viewer"}"#, "name:"),
             (r#"{"name":"x","role":"root"}"#, "role: unknown variant"),
-            (r#"{"name":"x","role":"viewer","password":"short"}"#, "password: the password is shorter"),
-            (r#"{"name":"x","role":"admin","scope":{"networks":["10.0.0.0/8"]}}"#, "scope: an admin"),
+            (
+                r#"{"name":"x","role":"viewer","password":"short"}"#,
+                "password: the password is shorter",
+            ),
+            (
+                r#"{"name":"x","role":"admin","scope":{"networks":["10.0.0.0/8"]}}"#,
+                "scope: an admin",
+            ),
             (r#"{"name":"noc","role":"viewer"}"#, "exists already"),
         ] {
             let (s, _, b) = send(&f, "post", "/api/v1/users", Some(&admin), Some(body)).await;
@@ -531,12 +608,26 @@ fn accounts_over_the_api() {
         }
         // The last admin cannot go, nor lose the role.
         let root = f.state.auth.accounts.user_by_name("root").unwrap().unwrap();
-        let (s, _, _) = send(&f, "patch", &format!("/api/v1/users/{}", root.id), Some(&admin), Some(r#"{"role":"viewer"}"#)).await;
+        let (s, _, _) = send(
+            &f,
+            "patch",
+            &format!("/api/v1/users/{}", root.id),
+            Some(&admin),
+            Some(r#"{"role":"viewer"}"#),
+        )
+        .await;
         assert_eq!(s, StatusCode::CONFLICT);
         let (s, _, _) = send(&f, "delete", &format!("/api/v1/users/{}", root.id), Some(&admin), None).await;
         assert_eq!(s, StatusCode::CONFLICT);
         // Tokens: shown once, listed without the secret, revoked.
-        let (s, _, b) = send(&f, "post", "/api/v1/tokens", Some(&admin), Some(r#"{"name":"grafana","permissions":["metrics"]}"#)).await;
+        let (s, _, b) = send(
+            &f,
+            "post",
+            "/api/v1/tokens",
+            Some(&admin),
+            Some(r#"{"name":"grafana","permissions":["metrics"]}"#),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
         let t: Value = serde_json::from_slice(&b).unwrap();
         let secret = t["token"].as_str().unwrap().to_string();
@@ -561,7 +652,12 @@ fn accounts_over_the_api() {
         let (s, _, b) = send(&f, "get", "/api/v1/audit?action=user.&limit=10", Some(&admin), None).await;
         assert_eq!(s, StatusCode::OK);
         let v: Value = serde_json::from_slice(&b).unwrap();
-        let actions: Vec<&str> = v["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        let actions: Vec<&str> = v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
         assert_eq!(actions.first(), Some(&"user.delete"), "{v}");
         assert!(actions.contains(&"user.add"), "{v}");
     });

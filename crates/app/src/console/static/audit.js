@@ -25,7 +25,7 @@
             { label: 'Action', value: (e) => el('code', { text: e.action }) },
             { label: 'On', value: (e) => e.target },
             { label: 'Outcome', value: (e) => el('span', { class: 'outcome outcome-' + e.outcome, text: e.outcome }) },
-            { label: 'Detail', value: (e) => e.detail },
+            { label: 'Detail', cls: 'detail', value: (e) => e.detail },
           ],
           rows,
           { empty: 'Nothing recorded.' }
