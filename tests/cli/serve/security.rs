@@ -256,6 +256,30 @@ fn first_start_accounts_sign_in_and_tokens() {
     ] {
         assert!(log.contains(want), "{want} not in\n{log}");
     }
+    // A scripted brute force from loopback: 200 guesses at one account.
+    // Five reach a password hash; the rest are refused before one, and
+    // so is the right password while the account is held.
+    let o = flowlens(&["user", "add", "victim", "--role", "viewer", "--data-dir", d]);
+    let right = String::from_utf8_lossy(&o.stdout)
+        .split("password: ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
+    let t = Instant::now();
+    let mut codes = std::collections::BTreeMap::<u16, usize>::new();
+    for i in 0..200 {
+        let body = format!("user=victim&password=guess{i:04}");
+        *codes
+            .entry(http_as(http, "POST", "/login", Some(body.as_bytes()), "").0)
+            .or_default() += 1;
+    }
+    let took = t.elapsed();
+    eprintln!("brute force from loopback: 200 guesses in {took:?}: {codes:?}");
+    assert_eq!(codes.get(&401), Some(&5), "{codes:?}");
+    assert_eq!(codes.get(&429), Some(&195), "{codes:?}");
+    let body = format!("user=victim&password={right}");
+    assert_eq!(http_as(http, "POST", "/login", Some(body.as_bytes()), "").0, 429);
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
 }
