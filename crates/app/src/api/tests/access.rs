@@ -662,3 +662,44 @@ fn accounts_over_the_api() {
         assert!(actions.contains(&"user.add"), "{v}");
     });
 }
+
+fn as_user(who: Option<&str>, uri: &str) -> Request<Body> {
+    let mut r = Request::get(uri);
+    if let Some(w) = who {
+        r = r.header("remote-user", w);
+    }
+    r.body(Body::empty()).unwrap()
+}
+
+async fn status(f: &Fixture, who: Option<&str>, uri: &str) -> StatusCode {
+    call(f, as_user(who, uri)).await.0
+}
+
+/// Behind an authenticating proxy: its header names the user, believed
+/// only from `auth.trusted_proxies`; a local account gives the role and
+/// scope, others get `auth.proxy_role`.
+#[test]
+fn a_trusted_proxy_names_the_user() {
+    // Requests here come from no address in particular (0.0.0.0).
+    let trusted = fixture_with("access-proxy", |c| {
+        c.auth.enabled = false;
+        c.auth.trusted_proxy_header = Some("Remote-User".into());
+        c.auth.trusted_proxies = vec!["0.0.0.0/32".parse().unwrap()];
+    });
+    account(&trusted, "carol", Role::Admin, None, &[]);
+    let untrusted = fixture_with("access-proxy-untrusted", |c| {
+        c.auth.enabled = false;
+        c.auth.trusted_proxy_header = Some("Remote-User".into());
+        c.auth.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    });
+    rt().block_on(async {
+        assert_eq!(status(&trusted, Some("bob"), "/api/v1/flows").await, StatusCode::OK);
+        assert_eq!(status(&trusted, Some("bob"), "/api/v1/users").await, StatusCode::FORBIDDEN, "a viewer");
+        assert_eq!(status(&trusted, Some("carol"), "/api/v1/users").await, StatusCode::OK, "her local role");
+        assert_eq!(status(&trusted, None, "/api/v1/flows").await, StatusCode::UNAUTHORIZED);
+        assert_eq!(status(&untrusted, Some("carol"), "/api/v1/flows").await, StatusCode::FORBIDDEN);
+        let (_, _, b) = call(&trusted, as_user(Some("bob"), "/api/v1/me")).await;
+        let me: Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!((me["name"].as_str(), me["role"].as_str(), me["via"].as_str()), (Some("bob"), Some("viewer"), Some("proxy")));
+    });
+}
