@@ -288,8 +288,10 @@ struct PasswordBody {
 async fn change_password(
     State(s): State<Arc<AppState>>,
     Caller(p): Caller,
+    headers: axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let https = s.auth.origin_of(&headers, p.source).starts_with("https:");
     let b: PasswordBody = match parse(body) {
         Ok(b) => b,
         Err(e) => return fail(e),
@@ -368,7 +370,7 @@ async fn change_password(
             }))
             .into_response();
             if let Some(id) = session {
-                if let Ok(v) = HeaderValue::from_str(&s.auth.session_cookie(&id)) {
+                if let Ok(v) = HeaderValue::from_str(&s.auth.session_cookie(&id, https)) {
                     resp.headers_mut().insert(header::SET_COOKIE, v);
                 }
             }

@@ -324,9 +324,10 @@ impl Auth {
         }
     }
 
-    /// `Set-Cookie` for a new session.
-    pub fn session_cookie(&self, id: &str) -> String {
-        let secure = if self.tls { "; Secure" } else { "" };
+    /// `Set-Cookie` for a new session (`Secure` when the browser came over
+    /// HTTPS, here or at a trusted proxy).
+    pub fn session_cookie(&self, id: &str, https: bool) -> String {
+        let secure = if self.tls || https { "; Secure" } else { "" };
         format!(
             "{}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
             self.cookie_name(),
@@ -503,13 +504,37 @@ pub fn peer(req_ext: &axum::http::Extensions) -> IpAddr {
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-/// Whether the request's `Origin` (when a browser sent one) is this
-/// service's own: scheme, host and port as the request was addressed.
-fn same_origin(headers: &HeaderMap, tls: bool) -> Option<bool> {
-    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    let scheme = if tls { "https" } else { "http" };
-    Some(origin == format!("{scheme}://{host}"))
+impl Auth {
+    /// The origin the browser addressed: this listener's scheme and the
+    /// `Host`, or what a proxy in `auth.trusted_proxies` says it was
+    /// (`X-Forwarded-Proto`, `X-Forwarded-Host`) when it terminates TLS.
+    pub fn origin_of(&self, headers: &HeaderMap, peer: IpAddr) -> String {
+        let h = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(',').next().unwrap_or("").trim())
+        };
+        let proxied = self.trusted_proxies.iter().any(|n| n.contains(&peer));
+        let scheme = match h("x-forwarded-proto").filter(|_| proxied) {
+            Some(p) if p.eq_ignore_ascii_case("https") => "https",
+            Some(p) if p.eq_ignore_ascii_case("http") => "http",
+            _ if self.tls => "https",
+            _ => "http",
+        };
+        let host = h("x-forwarded-host")
+            .filter(|_| proxied)
+            .or_else(|| h("host"))
+            .unwrap_or("");
+        format!("{scheme}://{host}")
+    }
+
+    /// Whether the request's `Origin` (when a browser sent one) is this
+    /// service's own ([`Auth::origin_of`]).
+    pub fn same_origin(&self, headers: &HeaderMap, peer: IpAddr) -> Option<bool> {
+        let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+        Some(origin == self.origin_of(headers, peer))
+    }
 }
 
 fn is_api(path: &str) -> bool {
@@ -571,7 +596,7 @@ pub async fn authorize(
     }
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if let Via::Session { csrf, .. } = &who.via {
-        let origin = same_origin(req.headers(), auth.tls);
+        let origin = auth.same_origin(req.headers(), source);
         if unsafe_method {
             let sent = req
                 .headers()

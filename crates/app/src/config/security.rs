@@ -23,7 +23,9 @@ pub struct Auth {
     /// With `enabled: false`: the header an authenticating reverse proxy
     /// puts the user name in (e.g. `Remote-User`).
     pub trusted_proxy_header: Option<String>,
-    /// The proxies whose header is believed.
+    /// The proxies whose headers are believed: the user header above, and
+    /// `X-Forwarded-Proto`/`X-Forwarded-Host` (a proxy that terminates
+    /// TLS), which the Origin check and the cookie's `Secure` follow.
     pub trusted_proxies: Vec<IpNet>,
     /// The role of a proxy user without a local account.
     pub proxy_role: Role,

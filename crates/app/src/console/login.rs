@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::to_bytes;
 use axum::extract::{RawQuery, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde_json::json;
@@ -62,15 +62,6 @@ pub async fn form(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Resp
     form_page(StatusCode::OK, &safe_next(next.as_deref()), "", None)
 }
 
-/// Whether a browser's `Origin` (when sent) is this site.
-fn foreign_origin(h: &HeaderMap, tls: bool) -> bool {
-    let Some(o) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    o != format!("{}://{host}", if tls { "https" } else { "http" })
-}
-
 pub async fn submit(State(s): State<Arc<AppState>>, req: Request) -> Response {
     let source: IpAddr = peer(req.extensions());
     let headers = req.headers().clone();
@@ -92,7 +83,7 @@ pub async fn submit(State(s): State<Arc<AppState>>, req: Request) -> Response {
     if !s.auth.enabled {
         return Redirect::to(&next).into_response();
     }
-    if foreign_origin(&headers, s.auth.tls) {
+    if s.auth.same_origin(&headers, source) == Some(false) {
         s.auth.audit(
             "-",
             &source.to_string(),
@@ -175,7 +166,8 @@ pub async fn submit(State(s): State<Arc<AppState>>, req: Request) -> Response {
             };
             s.auth.audit(&u.name, &src, "login", &u.name, "ok", "");
             let mut r = Redirect::to(&next).into_response();
-            if let Ok(v) = HeaderValue::from_str(&s.auth.session_cookie(&id)) {
+            let https = s.auth.origin_of(&headers, source).starts_with("https:");
+            if let Ok(v) = HeaderValue::from_str(&s.auth.session_cookie(&id, https)) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }
             r

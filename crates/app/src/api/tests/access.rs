@@ -315,6 +315,16 @@ fn a_scoped_account_never_sees_beyond_its_scope() {
         );
         let v = get(format!("/api/v1/ips/198.51.100.7/peers?{RANGE}"), &scoped).await;
         assert!(!v.to_string().contains("203.0.113."), "{v}");
+        for part in ["ports", "protocols"] {
+            let v = get(format!("/api/v1/ips/198.51.100.7/{part}?{RANGE}"), &scoped).await;
+            assert!(
+                !v.to_string().contains("\"23\"") && !v.to_string().contains(":23,"),
+                "{part}: {v}"
+            );
+        }
+        let v = get(format!("/api/v1/exporters/192.0.2.1?{RANGE}"), &scoped).await;
+        assert_eq!(v["datagrams"], 0, "{v}");
+        assert_eq!(v["traffic"]["bytes"], scoped_total, "{v}");
         let v = get(format!("/api/v1/bad-ips?{RANGE}"), &scoped).await;
         assert!(!v.to_string().contains("198.51.100.7"), "{v}");
         let v = get(format!("/api/v1/bad-ips?{RANGE}"), &admin).await;
@@ -694,12 +704,58 @@ fn a_trusted_proxy_names_the_user() {
     });
     rt().block_on(async {
         assert_eq!(status(&trusted, Some("bob"), "/api/v1/flows").await, StatusCode::OK);
-        assert_eq!(status(&trusted, Some("bob"), "/api/v1/users").await, StatusCode::FORBIDDEN, "a viewer");
-        assert_eq!(status(&trusted, Some("carol"), "/api/v1/users").await, StatusCode::OK, "her local role");
+        assert_eq!(
+            status(&trusted, Some("bob"), "/api/v1/users").await,
+            StatusCode::FORBIDDEN,
+            "a viewer"
+        );
+        assert_eq!(
+            status(&trusted, Some("carol"), "/api/v1/users").await,
+            StatusCode::OK,
+            "her local role"
+        );
         assert_eq!(status(&trusted, None, "/api/v1/flows").await, StatusCode::UNAUTHORIZED);
-        assert_eq!(status(&untrusted, Some("carol"), "/api/v1/flows").await, StatusCode::FORBIDDEN);
+        assert_eq!(
+            status(&untrusted, Some("carol"), "/api/v1/flows").await,
+            StatusCode::FORBIDDEN
+        );
         let (_, _, b) = call(&trusted, as_user(Some("bob"), "/api/v1/me")).await;
         let me: Value = serde_json::from_slice(&b).unwrap();
-        assert_eq!((me["name"].as_str(), me["role"].as_str(), me["via"].as_str()), (Some("bob"), Some("viewer"), Some("proxy")));
+        assert_eq!(
+            (me["name"].as_str(), me["role"].as_str(), me["via"].as_str()),
+            (Some("bob"), Some("viewer"), Some("proxy"))
+        );
+    });
+}
+
+/// Behind a proxy that terminates TLS: its forwarded scheme and host are
+/// the origin the browser sees (so the Origin check passes and the cookie
+/// is `Secure`) — only when the proxy is trusted.
+#[test]
+fn a_tls_terminating_proxy_is_believed_only_when_trusted() {
+    let login = |origin: &str| {
+        Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("host", "10.0.0.5:8080")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "flowlens.example")
+            .header("origin", origin)
+            .body(Body::from(format!("user=ana&password={}", PASSWORD.replace(' ', "+"))))
+            .unwrap()
+    };
+    let trusted = fixture_with("access-forwarded", |c| {
+        c.auth.trusted_proxies = vec!["0.0.0.0/32".parse().unwrap()];
+    });
+    account(&trusted, "ana", Role::Viewer, None, &[]);
+    let untrusted = with_auth("access-forwarded-untrusted");
+    account(&untrusted, "ana", Role::Viewer, None, &[]);
+    rt().block_on(async {
+        let (s, h, _) = call(&trusted, login("https://flowlens.example")).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let cookie = h["set-cookie"].to_str().unwrap();
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        // Not believed from elsewhere: the browser's origin is foreign then.
+        let (s, _, _) = call(&untrusted, login("https://flowlens.example")).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
     });
 }
