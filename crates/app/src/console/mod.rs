@@ -12,6 +12,7 @@
 //! inline script.
 
 mod account;
+mod analysis;
 mod assets;
 mod layout;
 mod login;
@@ -58,8 +59,8 @@ pub fn pages() -> Vec<Page> {
         page("/explore", Access::Read, get(pages::explore)),
         page("/bad-ips", Access::Read, get(pages::bad_ips)),
         page("/exporters", Access::Read, get(pages::exporters)),
-        page("/advisories", Access::ReadAll, get(pages::advisories)),
-        page("/alerts", Access::ReadAll, get(pages::alerts)),
+        page("/advisories", Access::ReadAll, get(analysis::advisories)),
+        page("/alerts", Access::ReadAll, get(analysis::alerts)),
         page("/about", Access::ReadAll, get(pages::about)),
         page("/account", Access::Account, get(account::account)),
         page("/users", Access::Admin, get(account::users)),
