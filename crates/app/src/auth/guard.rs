@@ -201,9 +201,17 @@ pub async fn authorize(
     let now = crate::api::now_unix();
     let a = auth.clone();
     let headers = req.headers().clone();
-    let found = tokio::task::spawn_blocking(move || a.identify(&headers, source, now))
-        .await
-        .unwrap_or(Err(Denied::Unavailable));
+    // A flood of requests waits here for a lookup slot rather than
+    // growing the blocking pool.
+    let Ok(slot) = auth.lookups.clone().acquire_owned().await else {
+        return denied(Denied::Unavailable, api, &req);
+    };
+    let found = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        a.identify(&headers, source, now)
+    })
+    .await
+    .unwrap_or(Err(Denied::Unavailable));
     let mut who = match found {
         Ok(p) => p,
         Err(d) => return denied(d, api, &req),

@@ -11,6 +11,9 @@ pub const ARGON2_LANES: u32 = 1;
 /// Password hashes computed at once (each holds `ARGON2_MEMORY_KIB`);
 /// more sign-ins wait their turn.
 pub const MAX_CONCURRENT_HASHES: usize = 2;
+/// Token and session lookups (SQLite, ~20 µs each) at once; the rest of a
+/// burst waits for a slot instead of each taking a blocking thread.
+pub const MAX_CONCURRENT_LOOKUPS: usize = 4;
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Longer passwords are refused (hashing cost does not depend on it, but

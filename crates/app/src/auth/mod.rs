@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
-use limits::{MAX_CONCURRENT_HASHES, MAX_SCOPE_ENTRIES};
+use limits::{MAX_CONCURRENT_HASHES, MAX_CONCURRENT_LOOKUPS, MAX_SCOPE_ENTRIES};
 
 pub use guard::{authorize, cookie, current, peer, Caller};
 
@@ -285,6 +285,8 @@ pub struct Auth {
     pub throttle: throttle::Throttle,
     /// Password hashes at once.
     pub hashing: Semaphore,
+    /// Account lookups (a request's token or session) at once.
+    lookups: Arc<Semaphore>,
     pub tls: bool,
     idle: u64,
     max_age: u64,
@@ -302,6 +304,7 @@ impl Auth {
             accounts,
             throttle: throttle::Throttle::default(),
             hashing: Semaphore::new(MAX_CONCURRENT_HASHES),
+            lookups: Arc::new(Semaphore::new(MAX_CONCURRENT_LOOKUPS)),
             tls: config.web.tls.is_some(),
             idle: a.session_idle.0.as_secs(),
             max_age: a.session_max.0.as_secs(),

@@ -19,10 +19,20 @@ use crate::auth::limits::MAX_LOGIN_BODY;
 use crate::auth::{password, peer, Caller, Via};
 use crate::serve::http::AppState;
 
-/// Where to go after signing in: a path on this site only.
+/// Where to go after signing in: a path on this site only. Browsers drop
+/// tabs and newlines from URLs and read `\` as `/`, so `/\t/evil` or
+/// `/\evil` would leave the site: anything but plain printable ASCII goes
+/// to the dashboard.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 2_048 => n.into(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.len() < 2_048
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n.into()
+        }
         _ => "/".into(),
     }
 }
@@ -206,4 +216,29 @@ pub async fn logout(State(s): State<Arc<AppState>>, Caller(p): Caller) -> Respon
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_paths_of_this_site_are_followed() {
+        assert_eq!(
+            safe_next(Some("/flows?since=1h&filter=proto%20tcp")),
+            "/flows?since=1h&filter=proto%20tcp"
+        );
+        for bad in [
+            "//evil.test/",
+            "/\\evil.test",
+            "/\t/evil.test",
+            "https://evil.test/",
+            "/\n/x",
+            "/ /x",
+            "evil",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }
