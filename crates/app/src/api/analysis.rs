@@ -33,7 +33,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/advisories",
-            access: Access::ReadAll,
+            access: Access::Read,
             doc: doc(
                 "Advisories",
                 "What the analyzers found: open ones (most severe first) or resolved ones (newest first, kept \
@@ -48,7 +48,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/advisories/{id}",
-            access: Access::ReadAll,
+            access: Access::Read,
             doc: doc(
                 "One advisory",
                 "An advisory, open or resolved.",
@@ -167,8 +167,19 @@ fn stored(store: &Store, kind: &str, n: usize) -> Result<Vec<Value>, ApiError> {
         .collect())
 }
 
+/// Whether the caller's scope covers an advisory (as JSON).
+fn in_scope(scope: Option<&crate::auth::Scope>, a: &Value) -> bool {
+    scope.is_none_or(|sc| {
+        sc.sees_subject(
+            a["subject"]["kind"].as_str().unwrap_or(""),
+            a["subject"]["id"].as_str().unwrap_or(""),
+        )
+    })
+}
+
 async fn advisories(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Caller(c): Caller) -> Response {
     let e = engine(&s);
+    let scope = c.scope.clone();
     answer(s, &c, q, known("/api/v1/advisories"), move |store, p| {
         let state = p.get("state").unwrap_or("active");
         let min = match p.get("severity") {
@@ -188,6 +199,7 @@ async fn advisories(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Calle
                 .and_then(Severity::parse)
                 .is_some_and(|s| s >= min)
                 && analyzer.is_none_or(|x| a["analyzer"] == x)
+                && in_scope(scope.as_ref(), a)
         };
         let mut out: Vec<Value> = Vec::new();
         if matches!(state, "active" | "all") {
@@ -208,7 +220,22 @@ async fn advisories(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery, Calle
             ));
         }
         out.truncate(n);
-        Ok(json!({ "advisories": out, "counts": e.counts() }))
+        // Open advisories per severity, of those the caller may see.
+        let counts = if scope.is_none() {
+            json!(e.counts())
+        } else {
+            let mut c = std::collections::BTreeMap::<String, usize>::new();
+            for a in e
+                .advisories()
+                .iter()
+                .map(|a| json!(a))
+                .filter(|a| in_scope(scope.as_ref(), a))
+            {
+                *c.entry(a["severity"].as_str().unwrap_or("").to_string()).or_default() += 1;
+            }
+            json!(c)
+        };
+        Ok(json!({ "advisories": out, "counts": counts }))
     })
     .await
 }
@@ -222,14 +249,16 @@ fn id_of(id: &str, what: &str) -> Result<i64, ApiError> {
 
 async fn advisory(State(s): State<Arc<AppState>>, Path(id): Path<String>, Caller(c): Caller) -> Response {
     let e = engine(&s);
+    let scope = c.scope.clone();
     answer(s, &c, None, &[], move |store, _| {
         let id = id_of(&id, "advisory")?;
-        if let Some(a) = e.advisory(id as u64) {
-            return Ok(json!(a));
-        }
-        stored(store, ADVISORY_DOC, 10_000)?
-            .into_iter()
-            .find(|a| a["id"] == id)
+        let found = match e.advisory(id as u64) {
+            Some(a) => Some(json!(a)),
+            None => stored(store, ADVISORY_DOC, 10_000)?.into_iter().find(|a| a["id"] == id),
+        };
+        // Outside the caller's scope is as good as not there.
+        found
+            .filter(|a| in_scope(scope.as_ref(), a))
             .ok_or_else(|| ApiError::not_found(format!("no advisory {id}")))
     })
     .await

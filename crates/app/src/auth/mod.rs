@@ -134,6 +134,28 @@ impl Scope {
         self.exporters.contains(&a)
     }
 
+    /// Whether an advisory about this subject stays inside the scope: a
+    /// host or subnet inside its networks (when it names no exporters —
+    /// the advisory counts the host's traffic through every exporter), an
+    /// exporter or one of its interfaces it names (when it names no
+    /// networks). Protocols and top talkers cover everything: never.
+    pub fn sees_subject(&self, kind: &str, id: &str) -> bool {
+        match kind {
+            "host" if self.exporters.is_empty() => id.parse::<IpAddr>().is_ok_and(|ip| self.has_address(ip)),
+            "subnet" if self.exporters.is_empty() => id
+                .parse::<IpNet>()
+                .is_ok_and(|n| self.networks.iter().any(|s| s.contains(&n))),
+            "exporter" if self.networks.is_empty() => id.parse::<IpAddr>().is_ok_and(|a| self.has_exporter(a)),
+            // `exporter:ifindex:in|out`, the exporter perhaps IPv6.
+            "interface" if self.networks.is_empty() => id
+                .rsplitn(3, ':')
+                .nth(2)
+                .and_then(|a| a.parse::<IpAddr>().ok())
+                .is_some_and(|a| self.has_exporter(a)),
+            _ => false,
+        }
+    }
+
     /// Whether `ip` is inside one of the scope's networks (or the scope
     /// lists exporters only).
     pub fn has_address(&self, ip: IpAddr) -> bool {

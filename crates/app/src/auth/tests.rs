@@ -26,6 +26,39 @@ fn scope_filters_select_exporters_and_networks() {
     assert_eq!(Scope::default().checked(), Ok(None));
 }
 
+#[test]
+fn advisories_are_seen_only_when_their_subject_is_inside() {
+    let nets = Scope {
+        exporters: vec![],
+        networks: vec!["10.1.0.0/16".parse().unwrap()],
+    };
+    assert!(nets.sees_subject("host", "10.1.2.3"));
+    assert!(!nets.sees_subject("host", "10.2.0.1"));
+    assert!(nets.sees_subject("subnet", "10.1.2.0/24"));
+    assert!(!nets.sees_subject("subnet", "10.0.0.0/8"), "wider than the scope");
+    assert!(!nets.sees_subject("exporter", "192.0.2.1"));
+    assert!(!nets.sees_subject("protocol", "telnet"));
+    assert!(!nets.sees_subject("host", "not an address"));
+    let routers = Scope {
+        exporters: vec!["192.0.2.1".parse().unwrap(), "2001:db8::1".parse().unwrap()],
+        networks: vec![],
+    };
+    assert!(routers.sees_subject("exporter", "192.0.2.1"));
+    assert!(routers.sees_subject("interface", "192.0.2.1:7:in"));
+    assert!(routers.sees_subject("interface", "2001:db8::1:7:out"));
+    assert!(!routers.sees_subject("interface", "2001:db8::2:7:out"));
+    assert!(!routers.sees_subject("network", "top-talker"));
+    assert!(
+        !routers.sees_subject("host", "10.1.2.3"),
+        "a host's traffic crosses other exporters too"
+    );
+    let both = Scope {
+        exporters: vec!["192.0.2.1".parse().unwrap()],
+        networks: vec!["10.1.0.0/16".parse().unwrap()],
+    };
+    assert!(!both.sees_subject("host", "10.1.2.3") && !both.sees_subject("exporter", "192.0.2.1"));
+}
+
 fn who(role: Role, scope: Option<Scope>, via: Via) -> Principal {
     Principal {
         name: "x".into(),

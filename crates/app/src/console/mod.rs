@@ -59,7 +59,7 @@ pub fn pages() -> Vec<Page> {
         page("/explore", Access::Read, get(pages::explore)),
         page("/bad-ips", Access::Read, get(pages::bad_ips)),
         page("/exporters", Access::Read, get(pages::exporters)),
-        page("/advisories", Access::ReadAll, get(analysis::advisories)),
+        page("/advisories", Access::Read, get(analysis::advisories)),
         page("/alerts", Access::ReadAll, get(analysis::alerts)),
         page("/about", Access::ReadAll, get(pages::about)),
         page("/account", Access::Account, get(account::account)),

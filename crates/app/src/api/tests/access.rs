@@ -47,14 +47,14 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("get", "/bad-ips", "read"),
     ("get", "/exporters", "read"),
     ("get", "/api/v1/status", "read-all"),
-    ("get", "/api/v1/advisories", "read-all"),
-    ("get", "/api/v1/advisories/{id}", "read-all"),
+    ("get", "/api/v1/advisories", "read"),
+    ("get", "/api/v1/advisories/{id}", "read"),
     ("get", "/api/v1/alert-rules", "read-all"),
     ("get", "/api/v1/alerts", "read-all"),
     ("get", "/api/v1/classification-rules", "read-all"),
     ("get", "/api/v1/classification-rules/classify/{ip}", "read-all"),
     ("get", "/api/v1/ws/events", "read-all"),
-    ("get", "/advisories", "read-all"),
+    ("get", "/advisories", "read"),
     ("get", "/alerts", "read-all"),
     ("get", "/about", "read-all"),
     ("post", "/api/v1/alert-rules", "write"),
@@ -341,10 +341,59 @@ fn a_scoped_account_never_sees_beyond_its_scope() {
             assert_eq!(e["datagrams"], 0, "{e}");
             assert!(e["traffic"]["bytes"].as_u64().unwrap() <= scoped_total, "{e}");
         }
+        // Advisories: those about its hosts and networks only.
+        let advisory = |id: u64, kind: &str, subject: &str| {
+            serde_json::json!({
+                "id": id, "analyzer": "scans", "severity": "warning",
+                "subject": { "kind": kind, "id": subject },
+                "title": format!("about {subject}"), "description": "", "action": "", "evidence": "",
+                "numbers": {}, "first_seen": T0, "last_seen": T0, "resolved": T0 + 60, "seen": 1,
+            })
+        };
+        for (id, kind, subject) in [
+            (1, "host", "10.0.0.1"),
+            (2, "host", "198.51.100.7"),
+            (3, "subnet", "10.0.0.0/24"),
+            (4, "subnet", "10.0.0.0/8"),
+            (5, "exporter", "192.0.2.1"),
+            (6, "protocol", "telnet"),
+        ] {
+            f.state
+                .store
+                .put_doc(
+                    crate::analysis::ADVISORY_DOC,
+                    id,
+                    &advisory(id as u64, kind, subject).to_string(),
+                    T0,
+                    true,
+                )
+                .unwrap();
+        }
+        let ids = |v: Value| -> Vec<i64> {
+            v["advisories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["id"].as_i64().unwrap())
+                .collect()
+        };
+        let mut seen = ids(get("/api/v1/advisories?state=resolved".into(), &scoped).await);
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            [1, 3],
+            "its host and its /24, not a wider net, an exporter or a protocol"
+        );
+        assert_eq!(
+            ids(get("/api/v1/advisories?state=resolved".into(), &admin).await).len(),
+            6
+        );
+        let (s, _, _) = send(&f, "get", "/api/v1/advisories/2", Some(&scoped), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        get("/api/v1/advisories/1".into(), &scoped).await;
         // The routes about everything refuse it.
         for uri in [
             "/api/v1/status",
-            "/api/v1/advisories",
             "/api/v1/alerts",
             "/metrics",
             "/api/v1/ws/events",
