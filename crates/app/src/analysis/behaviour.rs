@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use flowlens_store::Flow;
 use serde::Serialize;
 
-use super::window::roles;
+use super::roles::roles;
 
 /// Flows a host needs before it is classified.
 pub const MIN_FLOWS: usize = 20;

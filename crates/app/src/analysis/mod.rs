@@ -18,6 +18,7 @@ pub mod baseline;
 pub mod behaviour;
 pub mod limits;
 pub mod notify;
+pub mod roles;
 pub mod rules;
 pub mod window;
 

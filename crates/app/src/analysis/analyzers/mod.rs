@@ -12,7 +12,8 @@ use std::sync::Arc;
 use super::advisory::{Finding, Severity, Subject};
 use super::baseline::Baselines;
 use super::limits::{MAX_DDOS_TRACKED, MAX_FINDINGS_PER_ANALYZER};
-use super::window::{insecure_service, Counts, Dir, Host, Insecure, InsecureKey, Minute, PathKey, SeriesKey};
+use super::roles::insecure_service;
+use super::window::{Counts, Dir, Host, Insecure, InsecureKey, Minute, PathKey, SeriesKey};
 use crate::config::Analysis;
 
 /// Names of exporters and interfaces for the sentences.

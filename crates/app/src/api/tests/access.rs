@@ -392,12 +392,7 @@ fn a_scoped_account_never_sees_beyond_its_scope() {
         assert_eq!(s, StatusCode::NOT_FOUND);
         get("/api/v1/advisories/1".into(), &scoped).await;
         // The routes about everything refuse it.
-        for uri in [
-            "/api/v1/status",
-            "/api/v1/alerts",
-            "/metrics",
-            "/api/v1/ws/events",
-        ] {
+        for uri in ["/api/v1/status", "/api/v1/alerts", "/metrics", "/api/v1/ws/events"] {
             let (s, _, _) = send(&f, "get", uri, Some(&scoped), None).await;
             assert_eq!(s, StatusCode::FORBIDDEN, "{uri}");
         }
