@@ -1,6 +1,8 @@
 //! The `flowlens` binary: parses the command line and calls into
 //! `flowlens-app`. Nothing else lives here.
 
+mod user;
+
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,49 +21,6 @@ use flowlens_app::{config, query, serve};
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Subcommand)]
-enum UserAction {
-    /// Add an account; without --password-stdin the password is asked on a
-    /// terminal, or generated and printed once.
-    Add {
-        name: String,
-        /// viewer (reads), analyst (also alert and classification rules) or
-        /// admin (also users and the audit log).
-        #[arg(long, default_value = "viewer")]
-        role: String,
-        /// Limit the account to this exporter (repeatable).
-        #[arg(long = "exporter", value_name = "ADDR")]
-        exporters: Vec<std::net::IpAddr>,
-        /// Limit the account to flows with an end in this network (repeatable).
-        #[arg(long = "network", value_name = "CIDR")]
-        networks: Vec<ipnet::IpNet>,
-        /// Read the password from the first line of stdin.
-        #[arg(long)]
-        password_stdin: bool,
-    },
-    /// Set a new password (ends the account's sessions).
-    Passwd {
-        name: String,
-        #[arg(long)]
-        password_stdin: bool,
-    },
-    /// Delete an account with its sessions and tokens.
-    Delete { name: String },
-    /// Print a new API token of the account (its role and scope), e.g. for
-    /// Prometheus or a script; shown once.
-    Token {
-        name: String,
-        /// What the token is for (listed on /account).
-        #[arg(long = "name", value_name = "LABEL", default_value = "cli")]
-        label: String,
-        /// Extra right: ingest (POST /ingest) or metrics (the scrape); repeatable.
-        #[arg(long = "permission", value_name = "PERM")]
-        permissions: Vec<String>,
-    },
-    /// Every account with its role and scope.
-    List,
 }
 
 #[derive(Subcommand)]
@@ -103,7 +62,7 @@ enum Command {
     /// directory while `flowlens serve` runs; changes apply at once.
     User {
         #[command(subcommand)]
-        action: UserAction,
+        action: user::UserAction,
         /// Configuration file (for storage.data_dir).
         #[arg(long, value_name = "FILE", global = true)]
         config: Option<PathBuf>,
@@ -337,62 +296,11 @@ fn main() -> ExitCode {
             config: file,
             data_dir,
         } => {
-            let flags = config::Overrides {
-                data_dir,
-                ..config::Overrides::default()
-            };
-            let c = match load_config(file.as_deref(), &flags) {
+            let c = match config_with_data_dir(file.as_deref(), data_dir) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            use flowlens_app::auth::cli::UserCommand;
-            let cmd = match action {
-                UserAction::Add {
-                    name,
-                    role,
-                    exporters,
-                    networks,
-                    password_stdin,
-                } => UserCommand::Add {
-                    name,
-                    role,
-                    exporters,
-                    networks,
-                    password_stdin,
-                },
-                UserAction::Passwd { name, password_stdin } => UserCommand::Passwd { name, password_stdin },
-                UserAction::Delete { name } => UserCommand::Delete { name },
-                UserAction::Token {
-                    name,
-                    label,
-                    permissions,
-                } => {
-                    let mut ps = Vec::new();
-                    for p in permissions {
-                        match p.as_str() {
-                            "ingest" => ps.push(flowlens_app::auth::Permission::Ingest),
-                            "metrics" => ps.push(flowlens_app::auth::Permission::Metrics),
-                            other => {
-                                eprintln!("flowlens user token: --permission {other}: one of ingest, metrics");
-                                return ExitCode::from(2);
-                            }
-                        }
-                    }
-                    UserCommand::Token {
-                        name,
-                        token_name: label,
-                        permissions: ps,
-                    }
-                }
-                UserAction::List => UserCommand::List,
-            };
-            match flowlens_app::auth::cli::run(&c.storage.data_dir, cmd) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("flowlens user: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            user::run(action, &c.storage.data_dir)
         }
         Command::Demo {
             http,
@@ -436,11 +344,7 @@ fn main() -> ExitCode {
             data_dir,
             no_dedup,
         } => {
-            let flags = config::Overrides {
-                data_dir,
-                ..config::Overrides::default()
-            };
-            let c = match load_config(file.as_deref(), &flags) {
+            let c = match config_with_data_dir(file.as_deref(), data_dir) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
@@ -625,6 +529,16 @@ fn main() -> ExitCode {
 
 /// The configuration a command runs with (file, environment, flags), or
 /// the exit code after saying what is wrong with it.
+/// The configuration of a command that only takes `--config` and
+/// `--data-dir`.
+fn config_with_data_dir(file: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> Result<config::Config, ExitCode> {
+    let flags = config::Overrides {
+        data_dir,
+        ..config::Overrides::default()
+    };
+    load_config(file, &flags)
+}
+
 fn load_config(file: Option<&std::path::Path>, flags: &config::Overrides) -> Result<config::Config, ExitCode> {
     let env: Vec<(String, String)> = std::env::vars().collect();
     config::load(file, &env, flags).map(|l| l.config).map_err(|e| {

@@ -53,6 +53,52 @@ fn curl(ca: &Path, url: &str, extra: &[&str]) -> (u16, String) {
     (status, text + &String::from_utf8_lossy(&o.stderr))
 }
 
+/// `flowlens serve` on `http` (flow listeners on kernel-chosen ports),
+/// its log in `log`, with `env`.
+fn serve(data: &Path, http: &str, log: &Path, env: &[(&str, &str)]) -> std::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowlens"));
+    cmd.args([
+        "serve",
+        "--netflow",
+        "127.0.0.1:0",
+        "--ipfix",
+        "127.0.0.1:0",
+        "--sflow",
+        "127.0.0.1:0",
+    ])
+    .arg("--data-dir")
+    .arg(data)
+    .args(["--http", http])
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(log).unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Waits until `ready`; a service that exits first fails with its log.
+fn wait(child: &mut std::process::Child, log: &Path, ready: impl Fn() -> bool) {
+    let t = Instant::now();
+    while !ready() {
+        if let Ok(Some(s)) = child.try_wait() {
+            panic!("serve exited {s}: {}", std::fs::read_to_string(log).unwrap_or_default());
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "not ready in 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The password the first start printed for `admin`.
+fn first_password(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap();
+    text.split("user `admin`, password `")
+        .nth(1)
+        .and_then(|r| r.split('`').next())
+        .unwrap_or_else(|| panic!("no first-start password in: {text}"))
+        .to_string()
+}
+
 #[test]
 fn first_start_accounts_sign_in_and_tokens() {
     if !have("curl") {
@@ -63,43 +109,12 @@ fn first_start_accounts_sign_in_and_tokens() {
     let _ = std::fs::remove_dir_all(&data);
     let http: SocketAddr = format!("127.0.0.1:{}", free_tcp()).parse().unwrap();
     let log = temp("serve-security.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flowlens"))
-        .args([
-            "serve",
-            "--netflow",
-            "127.0.0.1:0",
-            "--ipfix",
-            "127.0.0.1:0",
-            "--sflow",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--http")
-        .arg(http.to_string())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while TcpStream::connect(http).is_err() || http_as(http, "GET", "/readyz", None, "").0 != 200 {
-        if let Ok(Some(s)) = child.try_wait() {
-            panic!(
-                "serve exited {s}: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-        assert!(t.elapsed() < Duration::from_secs(60), "not ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut child = serve(&data, &http.to_string(), &log, &[]);
+    wait(&mut child, &log, || {
+        TcpStream::connect(http).is_ok() && http_as(http, "GET", "/readyz", None, "").0 == 200
+    });
     // The first start made `admin` and printed its password once.
-    let text = std::fs::read_to_string(&log).unwrap();
-    let password = text
-        .split("user `admin`, password `")
-        .nth(1)
-        .and_then(|r| r.split('`').next())
-        .unwrap_or_else(|| panic!("no first-start password in: {text}"))
-        .to_string();
+    let password = first_password(&log);
     assert_eq!(password.len(), 20);
     // Nothing without an account: API 401, pages to the sign-in form.
     assert_eq!(http_as(http, "GET", "/api/v1/flows", None, "").0, 401);
@@ -315,45 +330,11 @@ fn https_with_a_certificate_replaced_while_serving() {
     let _ = std::fs::remove_dir_all(&data);
     let port = free_tcp();
     let log = temp("serve-tls.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowlens"));
-    cmd.args([
-        "serve",
-        "--netflow",
-        "127.0.0.1:0",
-        "--ipfix",
-        "127.0.0.1:0",
-        "--sflow",
-        "127.0.0.1:0",
-    ])
-    .arg("--data-dir")
-    .arg(&data)
-    .args(["--http", &format!("127.0.0.1:{port}")])
-    .stdout(Stdio::null())
-    .stderr(std::fs::File::create(&log).unwrap());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
+    let mut child = serve(&data, &format!("127.0.0.1:{port}"), &log, &env);
     let url = format!("https://127.0.0.1:{port}");
-    let t = Instant::now();
-    while curl(&cert, &format!("{url}/readyz"), &[]).0 != 200 {
-        if let Ok(Some(s)) = child.try_wait() {
-            panic!(
-                "serve exited {s}: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-        assert!(t.elapsed() < Duration::from_secs(60), "not ready over HTTPS");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait(&mut child, &log, || curl(&cert, &format!("{url}/readyz"), &[]).0 == 200);
     // Signing in over HTTPS sets the __Host- cookie, Secure.
-    let text = std::fs::read_to_string(&log).unwrap();
-    let password = text
-        .split("user `admin`, password `")
-        .nth(1)
-        .and_then(|r| r.split('`').next())
-        .unwrap()
-        .to_string();
+    let password = first_password(&log);
     let (code, head) = curl(
         &cert,
         &format!("{url}/login"),

@@ -2,7 +2,6 @@
 //! audit log for admins. Every change is written to the audit log by
 //! [`crate::auth::manage`].
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -11,20 +10,19 @@ use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
-use flowlens_store::accounts::{AuditQuery, TokenRow, UserRow};
-use ipnet::IpNet;
+use axum::Json;
+use flowlens_store::accounts::{TokenRow, UserRow};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::openapi::{schema, Param, P};
 use super::{blocking, parse_query, ApiError, Doc, Route};
-use crate::auth::limits::MAX_AUDIT_PAGE;
-use crate::auth::manage::{self, NewUser, Refusal, UserChange};
-use crate::auth::{password, Access, Caller, Permission, Principal, Role, Scope, Via};
+use crate::auth::manage::{self, Refusal, UserChange};
+use crate::auth::{password, Access, Caller, Permission, Principal, Scope, Via};
 use crate::serve::http::AppState;
 
 /// Largest body of an account change.
-const MAX_BODY: usize = 64 * 1024;
+pub(super) const MAX_BODY: usize = 64 * 1024;
 
 const AUDIT_PARAMS: &[Param] = &[P::LIMIT, P::BEFORE, P::ACTOR, P::ACTION];
 
@@ -115,7 +113,7 @@ pub fn routes() -> Vec<Route> {
                 schema::users,
                 None,
             ),
-            get(users),
+            get(super::users::users),
         ),
         r(
             "post",
@@ -129,7 +127,7 @@ pub fn routes() -> Vec<Route> {
                 schema::user_created,
                 Some(schema::user_body),
             ),
-            post(add_user).layer(DefaultBodyLimit::max(MAX_BODY)),
+            post(super::users::add_user).layer(DefaultBodyLimit::max(MAX_BODY)),
         ),
         r(
             "patch",
@@ -143,7 +141,7 @@ pub fn routes() -> Vec<Route> {
                 schema::user,
                 Some(schema::user_patch),
             ),
-            patch(change_user).layer(DefaultBodyLimit::max(MAX_BODY)),
+            patch(super::users::change_user).layer(DefaultBodyLimit::max(MAX_BODY)),
         ),
         r(
             "delete",
@@ -156,7 +154,7 @@ pub fn routes() -> Vec<Route> {
                 schema::deleted,
                 None,
             ),
-            delete(delete_user),
+            delete(super::users::delete_user),
         ),
         r(
             "get",
@@ -170,12 +168,12 @@ pub fn routes() -> Vec<Route> {
                 schema::audit,
                 None,
             ),
-            get(audit),
+            get(super::users::audit),
         ),
     ]
 }
 
-fn refusal(r: Refusal) -> ApiError {
+pub(super) fn refusal(r: Refusal) -> ApiError {
     match r {
         Refusal::Bad(m) => ApiError::bad("bad_account", m),
         Refusal::NotFound(m) => ApiError::not_found(m),
@@ -195,7 +193,7 @@ fn refusal(r: Refusal) -> ApiError {
     }
 }
 
-fn user_json(u: &UserRow, sessions: i64, tokens: usize) -> Value {
+pub(super) fn user_json(u: &UserRow, sessions: i64, tokens: usize) -> Value {
     json!({
         "id": u.id,
         "name": u.name,
@@ -221,7 +219,7 @@ fn token_json(t: &TokenRow) -> Value {
 }
 
 /// A JSON object body, with the field named in an error.
-fn parse<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+pub(super) fn parse<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError {
@@ -248,19 +246,20 @@ fn parse<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> R
     })
 }
 
-fn id_of(s: &str, what: &str) -> Result<i64, ApiError> {
+pub(super) fn id_of(s: &str, what: &str) -> Result<i64, ApiError> {
     s.parse::<i64>()
         .ok()
         .filter(|&i| i > 0)
         .ok_or_else(|| ApiError::not_found(format!("no {what} {s}")))
 }
 
-fn fail(e: ApiError) -> Response {
+pub(super) fn fail(e: ApiError) -> Response {
     e.into_response()
 }
 
-async fn me(State(s): State<Arc<AppState>>, Caller(p): Caller) -> Response {
-    Json(json!({
+/// Who is asking, as `/api/v1/me` shows it.
+fn me_json(p: &Principal, auth_enabled: bool) -> Value {
+    json!({
         "name": p.name,
         "role": p.role.as_str(),
         "scope": p.scope,
@@ -271,12 +270,13 @@ async fn me(State(s): State<Arc<AppState>>, Caller(p): Caller) -> Response {
             Via::Open => "open",
             Via::Allowed => "address",
         },
-        "auth_enabled": s.auth.enabled,
-    }))
-    .into_response()
+        "auth_enabled": auth_enabled,
+    })
 }
 
-use axum::Json;
+async fn me(State(s): State<Arc<AppState>>, Caller(p): Caller) -> Response {
+    Json(me_json(&p, s.auth.enabled)).into_response()
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -361,14 +361,7 @@ async fn change_password(
     .unwrap_or_else(|_| Err(refusal(Refusal::Store("task failed".into()))));
     match r {
         Ok(session) => {
-            let mut resp = Json(json!({
-                "name": p.name,
-                "role": p.role.as_str(),
-                "scope": p.scope,
-                "via": if session.is_some() { "session" } else { "token" },
-                "auth_enabled": s.auth.enabled,
-            }))
-            .into_response();
+            let mut resp = Json(me_json(&p, s.auth.enabled)).into_response();
             if let Some(id) = session {
                 if let Ok(v) = HeaderValue::from_str(&s.auth.session_cookie(&id, https)) {
                     resp.headers_mut().insert(header::SET_COOKIE, v);
@@ -461,200 +454,6 @@ async fn revoke_token(State(s): State<Arc<AppState>>, Caller(p): Caller, Path(id
         };
         manage::revoke_token(&s.auth.accounts, id, owner, &p.by()).map_err(refusal)?;
         Ok(json!({ "deleted": id.to_string() }))
-    })
-    .await
-}
-
-async fn users(State(s): State<Arc<AppState>>) -> Response {
-    blocking(move || {
-        let a = &s.auth.accounts;
-        let err = |e: flowlens_store::StoreError| refusal(e.into());
-        let users = a.users().map_err(err)?;
-        let sessions: std::collections::HashMap<i64, i64> = a.session_counts().map_err(err)?.into_iter().collect();
-        let mut tokens = std::collections::HashMap::<i64, usize>::new();
-        for t in a.tokens(None).map_err(err)? {
-            *tokens.entry(t.user_id).or_default() += 1;
-        }
-        Ok(json!({
-            "users": users
-                .iter()
-                .map(|u| user_json(u, sessions.get(&u.id).copied().unwrap_or(0), tokens.get(&u.id).copied().unwrap_or(0)))
-                .collect::<Vec<_>>(),
-        }))
-    })
-    .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ScopeBody {
-    #[serde(default)]
-    exporters: Vec<IpAddr>,
-    #[serde(default)]
-    networks: Vec<IpNet>,
-}
-
-impl From<ScopeBody> for Scope {
-    fn from(b: ScopeBody) -> Scope {
-        Scope {
-            exporters: b.exporters,
-            networks: b.networks,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserBody {
-    name: String,
-    role: Role,
-    #[serde(default)]
-    password: Option<String>,
-    #[serde(default)]
-    scope: Option<ScopeBody>,
-}
-
-async fn add_user(State(s): State<Arc<AppState>>, Caller(p): Caller, body: Result<Bytes, BytesRejection>) -> Response {
-    let b: UserBody = match parse(body) {
-        Ok(b) => b,
-        Err(e) => return fail(e),
-    };
-    let auth = s.auth.clone();
-    let Ok(_permit) = auth.hashing.acquire().await else {
-        return fail(ApiError::bad("stopping", "the service is stopping".into()));
-    };
-    blocking(move || {
-        let (u, generated) = manage::add_user(
-            &s.auth.accounts,
-            NewUser {
-                name: b.name,
-                role: b.role,
-                password: b.password,
-                scope: b.scope.map(Scope::from),
-            },
-            &p.by(),
-        )
-        .map_err(refusal)?;
-        let mut v = user_json(&u, 0, 0);
-        v["password"] = json!(generated);
-        Ok(v)
-    })
-    .await
-}
-
-/// `scope: null` removes the scope; absent keeps it.
-fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<ScopeBody>>, D::Error> {
-    Option::<ScopeBody>::deserialize(d).map(Some)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserPatch {
-    #[serde(default)]
-    role: Option<Role>,
-    #[serde(default, deserialize_with = "double_option")]
-    scope: Option<Option<ScopeBody>>,
-    #[serde(default)]
-    password: Option<String>,
-}
-
-async fn change_user(
-    State(s): State<Arc<AppState>>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let id = match id_of(&id, "user") {
-        Ok(i) => i,
-        Err(e) => return fail(e),
-    };
-    let b: UserPatch = match parse(body) {
-        Ok(b) => b,
-        Err(e) => return fail(e),
-    };
-    let auth = s.auth.clone();
-    let Ok(_permit) = auth.hashing.acquire().await else {
-        return fail(ApiError::bad("stopping", "the service is stopping".into()));
-    };
-    blocking(move || {
-        let a = &s.auth.accounts;
-        let u = manage::change_user(
-            a,
-            id,
-            UserChange {
-                role: b.role,
-                scope: b.scope.map(|o| o.map(Scope::from)),
-                password: b.password,
-            },
-            &p.by(),
-        )
-        .map_err(refusal)?;
-        let sessions = a
-            .session_counts()
-            .map_err(|e| refusal(e.into()))?
-            .into_iter()
-            .find(|(i, _)| *i == id)
-            .map_or(0, |(_, n)| n);
-        let tokens = a.tokens(Some(id)).map_err(|e| refusal(e.into()))?.len();
-        Ok(user_json(&u, sessions, tokens))
-    })
-    .await
-}
-
-async fn delete_user(State(s): State<Arc<AppState>>, Caller(p): Caller, Path(id): Path<String>) -> Response {
-    let id = match id_of(&id, "user") {
-        Ok(i) => i,
-        Err(e) => return fail(e),
-    };
-    blocking(move || {
-        manage::delete_user(&s.auth.accounts, id, &p.by(), p.user_id).map_err(refusal)?;
-        Ok(json!({ "deleted": id.to_string() }))
-    })
-    .await
-}
-
-async fn audit(State(s): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
-    let params = match parse_query(q, crate::serve::now())
-        .and_then(|x| x.only(&["limit", "before", "actor", "action"]).map(|()| x))
-    {
-        Ok(x) => x,
-        Err(e) => return fail(e),
-    };
-    let query = (|| -> Result<AuditQuery, ApiError> {
-        Ok(AuditQuery {
-            before: match params.get("before") {
-                Some(_) => Some(params.number("before", 1, 1, i64::MAX as u64)? as i64),
-                None => None,
-            },
-            limit: params.number("limit", 100, 1, MAX_AUDIT_PAGE as u64)? as usize,
-            actor: params.get("actor").map(str::to_string),
-            action: params.get("action").map(str::to_string),
-        })
-    })();
-    let query = match query {
-        Ok(q) => q,
-        Err(e) => return fail(e),
-    };
-    blocking(move || {
-        let rows = s.auth.accounts.audit_log(&query).map_err(|e| refusal(e.into()))?;
-        let next = if rows.len() == query.limit {
-            rows.last().map(|r| r.id)
-        } else {
-            None
-        };
-        Ok(json!({
-            "entries": rows.iter().map(|r| json!({
-                "id": r.id,
-                "at": r.at_unix,
-                "actor": r.actor,
-                "source": r.source,
-                "action": r.action,
-                "target": r.target,
-                "outcome": r.outcome,
-                "detail": r.detail,
-            })).collect::<Vec<_>>(),
-            "next": next,
-        }))
     })
     .await
 }

@@ -20,6 +20,7 @@ pub mod live;
 pub mod openapi;
 pub mod params;
 mod queries;
+mod users;
 mod ws;
 
 use std::collections::{BTreeMap, HashMap};

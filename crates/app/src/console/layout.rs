@@ -99,26 +99,7 @@ pub fn page(f: &Frame, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { (f.title) " · FlowLens" }
-                @if let Some(t) = &csrf {
-                    meta name="csrf-token" content=(t);
-                }
-                link rel="icon" type="image/svg+xml" href=(url("favicon.svg"));
-                link rel="stylesheet" href=(url("console.css"));
-                // Sets the saved theme before the first paint (no flash).
-                script src=(url("theme.js")) {}
-                @if f.charts {
-                    script defer src=(url("echarts.min.js")) {}
-                }
-                script defer src=(url("app.js")) {}
-                @if let Some(script) = f.script {
-                    script defer src=(url(script)) {}
-                }
-            }
+            (head(f.title, csrf.as_deref(), f.charts, f.script))
             body {
                 header.top {
                     a.brand href="/" aria-label="FlowLens home" {
@@ -136,9 +117,7 @@ pub fn page(f: &Frame, body: Markup) -> Markup {
                     @if let Some(p) = &who {
                         (account(p))
                     }
-                    button #theme-toggle .icon type="button" title="Switch light/dark mode" aria-label="Switch light/dark mode" {
-                        span.sun { "☀" } span.moon { "☾" }
-                    }
+                    (THEME_TOGGLE)
                 }
                 main #page {
                     div #banner .banner role="alert" hidden {}
@@ -154,28 +133,48 @@ pub fn bare(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { (title) " · FlowLens" }
-                link rel="icon" type="image/svg+xml" href=(url("favicon.svg"));
-                link rel="stylesheet" href=(url("console.css"));
-                script src=(url("theme.js")) {}
-                script defer src=(url("app.js")) {}
-            }
+            (head(title, None, false, None))
             body.bare {
                 header.top {
                     span.brand { (PreEscaped(LOGO)) span { "FlowLens" } }
-                    button #theme-toggle .icon type="button" title="Switch light/dark mode" aria-label="Switch light/dark mode" {
-                        span.sun { "☀" } span.moon { "☾" }
-                    }
+                    (THEME_TOGGLE)
                 }
                 main #page { (body) }
             }
         }
     }
 }
+
+/// Every page's `<head>`: the session's CSRF token when signed in with a
+/// cookie, ECharts when the page draws, its own script after `app.js`.
+fn head(title: &str, csrf: Option<&str>, charts: bool, script: Option<&str>) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="color-scheme" content="light dark";
+            title { (title) " · FlowLens" }
+            @if let Some(t) = csrf {
+                meta name="csrf-token" content=(t);
+            }
+            link rel="icon" type="image/svg+xml" href=(url("favicon.svg"));
+            link rel="stylesheet" href=(url("console.css"));
+            // Sets the saved theme before the first paint (no flash).
+            script src=(url("theme.js")) {}
+            @if charts {
+                script defer src=(url("echarts.min.js")) {}
+            }
+            script defer src=(url("app.js")) {}
+            @if let Some(script) = script {
+                script defer src=(url(script)) {}
+            }
+        }
+    }
+}
+
+const THEME_TOGGLE: PreEscaped<&str> = PreEscaped(
+    r#"<button id="theme-toggle" class="icon" type="button" title="Switch light/dark mode" aria-label="Switch light/dark mode"><span class="sun">☀</span><span class="moon">☾</span></button>"#,
+);
 
 const LOGO: &str = r#"<svg width="22" height="22" viewBox="0 0 24 24" aria-hidden="true"><path d="M2 17c3-6 5-10 8-10s3 8 6 8 4-5 6-8" fill="none" stroke="currentColor" stroke-width="2.4" stroke-linecap="round"/><circle cx="10" cy="7" r="1.6" fill="currentColor"/><circle cx="16" cy="15" r="1.6" fill="currentColor"/></svg>"#;
 

@@ -11,10 +11,7 @@ fn the_live_feed_filters_and_drops_slow_clients() {
     use tokio_tungstenite::tungstenite::Message;
     let f = fixture("ws");
     rt().block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = http::router(f.state.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let addr = listen(&f).await;
         // The events stream: a status message right away, then every 2 s.
         let (mut ev, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/ws/events"))
             .await
@@ -31,18 +28,7 @@ fn the_live_feed_filters_and_drops_slow_clients() {
         drop(ev);
         let url = format!("ws://{addr}/api/v1/ws/flows?filter=dst%20port%2053");
         let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
-        // Wait until the server has subscribed.
-        while f.state.sinks.live.receiver_count() == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        f.state.sinks.live.send(Arc::new(flows())).unwrap();
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        let Message::Text(t) = msg else { panic!("{msg:?}") };
-        let v: Value = serde_json::from_str(&t).unwrap();
+        let v = push_and_read(&f, &mut ws).await;
         let a = v.as_array().unwrap();
         assert_eq!(a.len(), 30, "only port 53");
         let sampled = a.iter().find(|x| x["sampling_rate"] == 10).unwrap();

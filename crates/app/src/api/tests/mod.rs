@@ -172,6 +172,39 @@ async fn bad(f: &Fixture, uri: &str, code: &str, says: &str) {
     assert!(msg.contains(says), "{uri}: \"{msg}\" does not say \"{says}\"");
 }
 
+/// The router on a real loopback socket (WebSocket tests); its address.
+async fn listen(f: &Fixture) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = http::router(f.state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// Once the live feed has a subscriber, pushes the fixture's flows and
+/// returns the next text message `ws` receives, as JSON.
+async fn push_and_read<S>(f: &Fixture, ws: &mut S) -> Value
+where
+    S: futures_util::Stream<
+            Item = Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>,
+        > + Unpin,
+{
+    use futures_util::StreamExt;
+    while f.state.sinks.live.receiver_count() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    f.state.sinks.live.send(Arc::new(flows())).unwrap();
+    let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let tokio_tungstenite::tungstenite::Message::Text(t) = msg else {
+        panic!("{msg:?}")
+    };
+    serde_json::from_str(&t).unwrap()
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -393,3 +426,4 @@ mod access;
 mod classification;
 mod live;
 mod queries;
+mod sign_in;
